@@ -1,0 +1,143 @@
+/**
+ * The hardware abstraction layer: the only boundary between the portable core
+ * (src/) and a platform (hal/espruino.ts on boards, hal/sim.ts in tests, the
+ * emulator's shim on the desktop). Interfaces only.
+ *
+ * Rules of the boundary:
+ * - Callbacks in, plain values out. No Promises, no exceptions across it: a
+ *   failure is a return value (negative number, null, false) or an error
+ *   callback.
+ * - A HAL never calls back into the core re-entrantly from inside a call the
+ *   core made to it (e.g. `write()` never calls `writable()`); callbacks come
+ *   from the platform's own event context (a socket event, a timer).
+ * - Bytes cross as Uint8Array; a view handed across is valid only until the
+ *   call returns.
+ */
+
+/** Socket error codes passed to `SockHandler.closed` and returned by `Net.listen`. */
+export const enum SockErr {
+  /** Orderly close. */
+  None = 0,
+  /** The peer reset the connection. */
+  Reset = -1,
+  /** Connection refused / could not connect. */
+  Refused = -2,
+  /** Any other socket or stack error. */
+  Other = -3,
+  /** Address/port already in use (listen). */
+  InUse = -4,
+}
+
+/** What a platform tells the core about one socket. Set once per socket. */
+export interface SockHandler {
+  /** Bytes, or the end of the stream, are ready to `read()`. */
+  readable(): void;
+  /** `write()` may take more bytes now (also: an outgoing socket is connected). */
+  writable(): void;
+  /** The socket is gone (peer reset, stack error, or after `close()` finished). `err` is a SockErr. Nothing follows. */
+  closed(err: number): void;
+}
+
+/** One TCP socket. */
+export interface Sock {
+  /** Copy up to `len` received bytes into `dst` at `off`: count copied, 0 if none yet, -1 once the peer half-closed and every byte was read. */
+  read(dst: Uint8Array, off: number, len: number): number;
+  /** Offer bytes to send: returns how many were taken (0..len); offer the rest again after `writable()`. */
+  write(src: Uint8Array, off: number, len: number): number;
+  /** Half-close: send FIN once everything taken has gone; reading goes on. */
+  shutdown(): void;
+  /** Release the socket: taken bytes are still flushed, then FIN; unread input is drained and discarded (lingering close) so the peer never sees a reset that would destroy the response. No callbacks after this call. */
+  close(): void;
+  /** The peer's address as "ip:port", for logs. */
+  readonly peer: string;
+}
+
+/** A listening socket. */
+export interface Listener {
+  /** Stop accepting; established sockets are unaffected. */
+  close(): void;
+}
+
+/** TCP. */
+export interface Net {
+  /** Listen on `port`; `accept` is called for each new connection and returns its handler, or null to refuse it (the socket is then closed). Returns null and reports the SockErr through `err` if the port cannot be bound. */
+  listen(port: number, accept: (s: Sock) => SockHandler | null, err: (code: number) => void): Listener | null;
+  /** Open an outgoing connection; its first `writable()` means connected, `closed(err)` means it failed. Null if no socket could be created. */
+  connect(host: string, port: number, h: SockHandler): Sock | null;
+}
+
+/** Monotonic time and one-shot timers. */
+export interface Clock {
+  /** Milliseconds since an arbitrary origin; never goes backwards. */
+  now(): number;
+  /** Call `fn` once after `ms` milliseconds; returns a handle for `cancel`. */
+  after(ms: number, fn: () => void): number;
+  /** Cancel a pending `after`; harmless if it already ran. */
+  cancel(handle: number): void;
+  /** Call `fn` soon, after the current event has finished (the next loop turn). */
+  soon(fn: () => void): void;
+}
+
+/** Byte/string conversion the platform does natively (binary-safe, one char per byte, codes 0-255). */
+export interface Codec {
+  /** The bytes `u8[from..to)` as a string of char codes 0-255. */
+  str(u8: Uint8Array, from: number, to: number): string;
+  /** A string of char codes 0-255 as bytes (a new array; codes above 255 are truncated to their low byte). */
+  bytes(s: string): Uint8Array;
+}
+
+/** Flash storage of named files (Espruino's `Storage`). Names are at most 28 characters. */
+export interface Storage {
+  /** The whole file, or null if it does not exist. */
+  read(name: string): Uint8Array | null;
+  /** Write `data` at `offset` of a file of total `size` (size only on the first write of a file); false if the flash is full or the name is invalid. */
+  write(name: string, data: Uint8Array, offset: number, size: number): boolean;
+  /** Delete a file; false if it did not exist. */
+  erase(name: string): boolean;
+  /** Names of the files, optionally those matching `prefix`. */
+  list(prefix: string): string[];
+  /** Free bytes. */
+  free(): number;
+}
+
+/** One network found by a scan. */
+export interface WifiNet {
+  ssid: string;
+  /** Signal strength, dBm. */
+  rssi: number;
+  channel: number;
+  /** "open", "wep", "wpa", "wpa2", "wpa_wpa2", "wpa3" … */
+  auth: string;
+}
+
+/** The radio. */
+export interface Wifi {
+  /** Scan; `done` is called exactly once, with an error string or the list. Only one scan at a time: a second call while one runs fails with "busy". */
+  scan(done: (err: string | null, list: WifiNet[] | null) => void): void;
+  /** Join a network as a station; `done(err)` once, null on success. */
+  connect(ssid: string, password: string, done: (err: string | null) => void): void;
+  /** Leave the station network. */
+  disconnect(): void;
+  /** Start an access point. */
+  startAP(ssid: string, password: string, done: (err: string | null) => void): void;
+  /** Current state: station status, IP addresses, the joined SSID. */
+  status(): { sta: string; ssid: string; ip: string; apIp: string };
+}
+
+/** Memory as the platform counts it. */
+export interface Mem {
+  /** Units the platform counts in (JsVars on Espruino, bytes elsewhere), used and total. */
+  usage(): { used: number; total: number; unit: string };
+}
+
+/** Everything the core and the firmware may use of a platform. `storage` and `wifi` may be absent. */
+export interface Hal {
+  net: Net;
+  clock: Clock;
+  codec: Codec;
+  mem: Mem;
+  storage?: Storage;
+  wifi?: Wifi;
+  /** Write a line to the console. */
+  log(line: string): void;
+}
