@@ -1,0 +1,749 @@
+/**
+ * The simulated platform: every HAL interface in memory, driven by a stepped
+ * clock, for the core's unit tests. Nothing real happens: no sockets, no
+ * timers, no files. Time moves only when a test calls `run()` or `advance()`,
+ * so every test is deterministic.
+ *
+ * Model: one queue of events ordered by (due time, scheduling order). Timers,
+ * byte deliveries in both directions, FINs, resets, accepts and `writable()`
+ * notifications are all events, so a SockHandler callback never runs inside a
+ * Sock method (hal.ts: no re-entrant callbacks). `soon()` tasks form a FIFO
+ * that always runs before the next event.
+ *
+ * Peers are scripted by the test through `SimClient`; an outgoing
+ * `net.connect` is wired to a listener of the same Sim.
+ *
+ * Runs on Node only (Buffer for the codec); excluded from the device build.
+ */
+import { Clock, Codec, Hal, Listener, Mem, Net, Sock, SockErr, SockHandler, Storage, Wifi, WifiNet } from './hal';
+
+/** Options of a Sim; every field has a device-like default. */
+export interface SimOpts {
+  /** Connections a listener queues before the next `run()`; more are refused. Default 8. */
+  backlog?: number;
+  /** `mem.usage().total`, bytes. Default 229 362 (16 383 JsVars of 14 bytes). */
+  memTotal?: number;
+  /** Storage capacity, bytes. Default 896 KB (the ESP32 Storage partition). */
+  storageSize?: number;
+}
+
+/** A scripted TCP peer connected to a Sim listener; strings are latin1 (char code = byte). */
+export interface SimClient {
+  /** Queue bytes to the server: each send (or each piece cut at the `split` byte offsets) is a separate delivery, `delay` ms from now; order is kept. */
+  send(data: string | Uint8Array, opts?: { split?: number[]; delay?: number }): void;
+  /** Half-close (FIN): the server's read() returns -1 once the bytes before it are read. */
+  end(): void;
+  /** Reset: the server gets closed(SockErr.Reset) on the next run(); nothing more is delivered either way. */
+  reset(): void;
+  /** Let the server's write() take at most `n` more bytes in total (a client that stops reading); Infinity (the default) lifts the limit. */
+  window(n: number): void;
+  /** Bytes received since the last take(). */
+  take(): string;
+  /** Every byte received so far. */
+  readonly received: string;
+  /** The listener's accept returned a handler. */
+  readonly accepted: boolean;
+  /** No listener, backlog full, or accept returned null. */
+  readonly refused: boolean;
+  /** The server's FIN arrived (after shutdown() or close(), behind every byte its write() took). */
+  readonly gotFin: boolean;
+  /** The connection was reset (by reset()). */
+  readonly gotReset: boolean;
+  /** gotFin, gotReset or refused. */
+  readonly closed: boolean;
+  /** The server-side socket's `peer` string, "ip:port". */
+  readonly addr: string;
+}
+
+/** The simulated radio: scan results, join passwords and fault injection are set by the test. */
+export interface SimWifi extends Wifi {
+  /** What a scan finds (copied at completion). */
+  networks: WifiNet[];
+  /** Sim time a scan takes, ms. Default 1500. */
+  scanMs: number;
+  /** Sim time a station join takes, ms. Default 0 (done on the next run()). */
+  connectMs: number;
+  /** Password per SSID; an SSID without an entry is open (password ""). */
+  passwords: { [ssid: string]: string };
+  /** When set, the next scan fails with this error string; reset to null by that scan. */
+  failNextScan: string | null;
+  /** The running access point, or null. */
+  ap: { ssid: string; password: string } | null;
+}
+
+/** The latin1 codec the Sim uses: one char per byte, binary-safe. */
+export const latin1: Codec = {
+  str(u8: Uint8Array, from: number, to: number): string {
+    const a = Math.max(0, Math.min(from, u8.length));
+    const b = Math.max(a, Math.min(to, u8.length));
+    return Buffer.from(u8.buffer, u8.byteOffset + a, b - a).toString('latin1');
+  },
+  bytes(s: string): Uint8Array {
+    const b = Buffer.from(s, 'latin1');
+    const u = new Uint8Array(b.length);
+    u.set(b);
+    return u;
+  },
+};
+
+/** One scheduled event. */
+interface Ev {
+  t: number;
+  q: number;
+  fn: () => void;
+  dead: boolean;
+}
+
+/** Where a socket's outgoing bytes land: a SimClient or the other SimSock of a local pair. */
+interface End {
+  /** Bytes write() may still take (the receive window). */
+  room(): number;
+  took(n: number): void;
+  recv(b: Uint8Array): void;
+  recvFin(): void;
+}
+
+class SimSock implements Sock, End {
+  /** Null until accepted / for a refused connection. */
+  h: SockHandler | null = null;
+  other: End | null = null;
+  /** Received pieces not yet read; `rqOff` bytes of rq[0] already read. */
+  private rq: Uint8Array[] = [];
+  private rqOff = 0;
+  /** Peer FIN arrived. */
+  private finIn = false;
+  /** Our FIN is queued (shutdown or close). */
+  private finOut = false;
+  /** Released: close() called, or the reset/refusal was reported. No callback after this. */
+  rel = false;
+  /** Counted by openSockets(). */
+  counted = false;
+  /** Reset by the peer: no more I/O. */
+  private dead = false;
+  /** A write() came up short: writable() is owed. */
+  wantW = false;
+  private wPend = false;
+
+  constructor(private sim: Sim, readonly peer: string) {}
+
+  read(dst: Uint8Array, off: number, len: number): number {
+    if (this.rel || this.dead) return -1;
+    if (this.rq.length === 0) return this.finIn ? -1 : 0;
+    let n = 0;
+    while (n < len && this.rq.length > 0) {
+      const p = this.rq[0];
+      const k = Math.min(len - n, p.length - this.rqOff);
+      dst.set(p.subarray(this.rqOff, this.rqOff + k), off + n);
+      n += k;
+      this.rqOff += k;
+      if (this.rqOff === p.length) {
+        this.rq.shift();
+        this.rqOff = 0;
+      }
+    }
+    return n;
+  }
+
+  write(src: Uint8Array, off: number, len: number): number {
+    if (this.rel || this.dead || this.finOut || len <= 0) return 0;
+    const o = this.other;
+    if (!o) {
+      this.wantW = true;
+      return 0;
+    }
+    let n = Math.floor(Math.max(0, Math.min(len, this.sim.maxWrite, o.room())));
+    if (n > 0) {
+      const b = src.slice(off, off + n);
+      o.took(n);
+      this.sim.at(0, () => o.recv(b));
+    }
+    if (n < len) {
+      this.wantW = true;
+      this.kick();
+    }
+    return n;
+  }
+
+  shutdown(): void {
+    if (this.rel || this.dead || this.finOut) return;
+    this.sendFin();
+  }
+
+  close(): void {
+    if (this.rel) return;
+    if (!this.dead && !this.finOut) this.sendFin();
+    this.rq = [];
+    this.release();
+  }
+
+  private sendFin(): void {
+    this.finOut = true;
+    const o = this.other;
+    if (o) this.sim.at(0, () => o.recvFin());
+  }
+
+  release(): void {
+    if (this.rel) return;
+    this.rel = true;
+    if (this.counted) this.sim.openCount--;
+  }
+
+  /** Owe a writable() on the next run if there is room now; otherwise the window's growth calls kick() again. */
+  kick(): void {
+    const o = this.other;
+    if (!this.wantW || this.wPend || this.rel || this.dead || !o || o.room() <= 0 || !(this.sim.maxWrite > 0)) return;
+    this.wPend = true;
+    this.sim.at(0, () => {
+      this.wPend = false;
+      if (this.rel || this.dead || !this.wantW || !this.h) return;
+      this.wantW = false;
+      this.h.writable();
+    });
+  }
+
+  room(): number {
+    return this.rel || this.dead ? 0 : Infinity;
+  }
+
+  took(): void {}
+
+  recv(b: Uint8Array): void {
+    if (this.rel || this.dead || !this.h) return;
+    this.rq.push(b);
+    this.h.readable();
+  }
+
+  recvFin(): void {
+    if (this.rel || this.dead || !this.h || this.finIn) return;
+    this.finIn = true;
+    this.h.readable();
+  }
+
+  /** The peer's reset reaches this socket. */
+  resetIn(): void {
+    if (this.rel) return;
+    this.dead = true;
+    this.rq = [];
+    const h = this.h;
+    this.release();
+    if (h) h.closed(SockErr.Reset);
+  }
+
+  /** Connect an outgoing socket whose listener-side twin was accepted. */
+  connected(o: End): void {
+    this.other = o;
+    this.wantW = true;
+    this.kick();
+  }
+
+  /** An outgoing connection failed. */
+  refuse(): void {
+    if (this.rel) return;
+    const h = this.h;
+    this.release();
+    if (h) h.closed(SockErr.Refused);
+  }
+}
+
+class Client implements SimClient, End {
+  sock: SimSock | null = null;
+  acc = false;
+  ref = false;
+  private fin = false;
+  private rst = false;
+  private ended = false;
+  private win = Infinity;
+  private got = '';
+  private tk = 0;
+  /** Due time of the last queued delivery: later ones never overtake it (TCP keeps order). */
+  private lastT = 0;
+
+  constructor(private sim: Sim, readonly addr: string) {}
+
+  get received(): string {
+    return this.got;
+  }
+  get accepted(): boolean {
+    return this.acc;
+  }
+  get refused(): boolean {
+    return this.ref;
+  }
+  get gotFin(): boolean {
+    return this.fin;
+  }
+  get gotReset(): boolean {
+    return this.rst;
+  }
+  get closed(): boolean {
+    return this.fin || this.rst || this.ref;
+  }
+
+  send(data: string | Uint8Array, opts?: { split?: number[]; delay?: number }): void {
+    if (this.ended) throw new Error('sim: send() after end()');
+    if (this.rst) throw new Error('sim: send() after reset()');
+    const b = typeof data === 'string' ? latin1.bytes(data) : data.slice();
+    if (this.ref || b.length === 0) return;
+    const cuts = ((opts && opts.split) || []).filter((x) => x > 0 && x < b.length).sort((x, y) => x - y);
+    const t = this.due(opts && opts.delay);
+    let from = 0;
+    for (let i = 0; i <= cuts.length; i++) {
+      const to = i < cuts.length ? cuts[i] : b.length;
+      if (to <= from) continue;
+      const piece = b.subarray(from, to);
+      from = to;
+      this.sim.at(t - this.sim.now(), () => {
+        if (!this.rst && this.sock) this.sock.recv(piece);
+      });
+    }
+  }
+
+  end(): void {
+    if (this.ended || this.rst) return;
+    this.ended = true;
+    if (this.ref) return;
+    const t = this.due(0);
+    this.sim.at(t - this.sim.now(), () => {
+      if (!this.rst && this.sock) this.sock.recvFin();
+    });
+  }
+
+  reset(): void {
+    if (this.rst) return;
+    this.rst = true;
+    const s = this.sock;
+    if (s && !this.ref) this.sim.at(0, () => s.resetIn());
+  }
+
+  window(n: number): void {
+    this.win = Math.max(0, n);
+    if (this.sock) this.sock.kick();
+  }
+
+  take(): string {
+    const s = this.got.slice(this.tk);
+    this.tk = this.got.length;
+    return s;
+  }
+
+  room(): number {
+    return this.rst ? 0 : this.win;
+  }
+
+  took(n: number): void {
+    this.win -= n;
+  }
+
+  recv(b: Uint8Array): void {
+    if (!this.rst) this.got += latin1.str(b, 0, b.length);
+  }
+
+  recvFin(): void {
+    if (!this.rst) this.fin = true;
+  }
+
+  private due(delay: number | undefined): number {
+    const t = Math.max(this.sim.now() + (delay && delay > 0 ? delay : 0), this.lastT);
+    this.lastT = t;
+    return t;
+  }
+}
+
+interface Lst {
+  accept: (s: Sock) => SockHandler | null;
+  /** Connections waiting for their accept event. */
+  pend: number;
+  shut: boolean;
+}
+
+class SimStorage implements Storage {
+  private files = new Map<string, Uint8Array>();
+  private used = 0;
+
+  constructor(private cap: number) {}
+
+  read(name: string): Uint8Array | null {
+    const f = this.files.get(fname(name));
+    return f ? f.slice() : null;
+  }
+
+  write(name: string, data: Uint8Array, offset: number, size: number): boolean {
+    const n = fname(name);
+    const off = offset > 0 ? Math.floor(offset) : 0;
+    if (n.length === 0) return false;
+    let f = this.files.get(n);
+    // Like Espruino: offset 0 (re)creates the file with `size` (or the data's length); unwritten bytes read as 0xFF (erased flash).
+    if (off === 0 || !f) {
+      const total = size > 0 ? Math.floor(size) : off + data.length;
+      if (off + data.length > total) return false;
+      const old = f ? f.length : 0;
+      if (this.used - old + total > this.cap) return false;
+      f = new Uint8Array(total).fill(0xff);
+      this.files.set(n, f);
+      this.used += total - old;
+    } else if (off + data.length > f.length) return false;
+    f.set(data, off);
+    return true;
+  }
+
+  erase(name: string): boolean {
+    const n = fname(name);
+    const f = this.files.get(n);
+    if (!f) return false;
+    this.used -= f.length;
+    this.files.delete(n);
+    return true;
+  }
+
+  list(prefix: string): string[] {
+    const out: string[] = [];
+    this.files.forEach((_f, n) => {
+      if (!prefix || n.startsWith(prefix)) out.push(n);
+    });
+    return out.sort();
+  }
+
+  free(): number {
+    return this.cap - this.used;
+  }
+}
+
+/** The device silently truncates file names to 28 characters. */
+function fname(name: string): string {
+  return String(name).slice(0, 28);
+}
+
+class SimWifiImpl implements SimWifi {
+  networks: WifiNet[] = [];
+  scanMs = 1500;
+  connectMs = 0;
+  passwords: { [ssid: string]: string } = {};
+  failNextScan: string | null = null;
+  ap: { ssid: string; password: string } | null = null;
+  private scanning = false;
+  private join: { done: (err: string | null) => void; timer: number } | null = null;
+  private st = { sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' };
+
+  constructor(private clock: Clock) {}
+
+  scan(done: (err: string | null, list: WifiNet[] | null) => void): void {
+    if (this.scanning) {
+      this.clock.soon(() => done('busy', null));
+      return;
+    }
+    this.scanning = true;
+    const err = this.failNextScan;
+    this.failNextScan = null;
+    this.clock.after(this.scanMs, () => {
+      this.scanning = false;
+      if (err) done(err, null);
+      else done(null, this.networks.map((n) => ({ ssid: n.ssid, rssi: n.rssi, channel: n.channel, auth: n.auth })));
+    });
+  }
+
+  connect(ssid: string, password: string, done: (err: string | null) => void): void {
+    this.abortJoin();
+    this.st = { sta: 'connecting', ssid: ssid, ip: '0.0.0.0', apIp: this.st.apIp };
+    const timer = this.clock.after(this.connectMs, () => {
+      this.join = null;
+      let err: string | null = null;
+      if (!this.networks.some((n) => n.ssid === ssid)) err = 'not found';
+      else if ((this.passwords[ssid] || '') !== password) err = 'auth';
+      this.st.sta = err === null ? 'connected' : err === 'auth' ? 'wrong_password' : 'no_ap_found';
+      this.st.ip = err === null ? '192.168.1.50' : '0.0.0.0';
+      if (err !== null) this.st.ssid = '';
+      done(err);
+    });
+    this.join = { done: done, timer: timer };
+  }
+
+  disconnect(): void {
+    this.abortJoin();
+    this.st = { sta: 'off', ssid: '', ip: '0.0.0.0', apIp: this.st.apIp };
+  }
+
+  startAP(ssid: string, password: string, done: (err: string | null) => void): void {
+    let err: string | null = null;
+    if (!ssid || ssid.length > 32) err = 'bad ssid';
+    else if (password && (password.length < 8 || password.length > 63)) err = 'bad password';
+    if (err === null) {
+      this.ap = { ssid: ssid, password: password };
+      this.st.apIp = '192.168.4.1';
+    }
+    this.clock.soon(() => done(err));
+  }
+
+  status(): { sta: string; ssid: string; ip: string; apIp: string } {
+    return { sta: this.st.sta, ssid: this.st.ssid, ip: this.st.ip, apIp: this.st.apIp };
+  }
+
+  /** A join still running is superseded: its callback gets "aborted". */
+  private abortJoin(): void {
+    const j = this.join;
+    if (!j) return;
+    this.join = null;
+    this.clock.cancel(j.timer);
+    this.clock.soon(() => j.done('aborted'));
+  }
+}
+
+/** The simulated platform: a Hal whose time, network, flash and radio are driven by the test (see the file comment). */
+export class Sim implements Hal {
+  net: Net;
+  clock: Clock;
+  codec: Codec = latin1;
+  mem: Mem;
+  storage: Storage;
+  wifi: SimWifi;
+  /** Every line given to log(), in order. */
+  logs: string[] = [];
+  /** Cap on the bytes one Sock.write() takes (forces partial writes). Default Infinity. */
+  maxWrite = Infinity;
+  /** Connections a listener queues before the next run(). */
+  backlog: number;
+  /** What mem.usage() reports as used, bytes; tests may set it. */
+  memUsed: number;
+  /** Sockets counted by openSockets(); internal. */
+  openCount = 0;
+
+  private t = 0;
+  private seq = 0;
+  private heap: Ev[] = [];
+  private soonQ: Array<(() => void) | null> = [];
+  private soonHead = 0;
+  private timers = new Map<number, Ev>();
+  private timerId = 0;
+  private lsn = new Map<number, Lst>();
+  private running = false;
+  private nPeers = 0;
+
+  constructor(opts?: SimOpts) {
+    const o = opts || {};
+    this.backlog = o.backlog !== undefined ? o.backlog : 8;
+    const memTotal = o.memTotal !== undefined ? o.memTotal : 16383 * 14;
+    this.memUsed = Math.round(memTotal / 4);
+    this.mem = { usage: () => ({ used: this.memUsed, total: memTotal, unit: 'bytes' }) };
+    this.storage = new SimStorage(o.storageSize !== undefined ? o.storageSize : 896 * 1024);
+    this.clock = {
+      now: () => this.t,
+      after: (ms, fn) => {
+        const id = ++this.timerId;
+        const e = this.at(ms, () => {
+          this.timers.delete(id);
+          fn();
+        });
+        this.timers.set(id, e);
+        return id;
+      },
+      cancel: (h) => {
+        const e = this.timers.get(h);
+        if (!e) return;
+        e.dead = true;
+        this.timers.delete(h);
+      },
+      soon: (fn) => {
+        this.soonQ.push(fn);
+      },
+    };
+    this.net = {
+      listen: (port, accept, err) => this.listen(port, accept, err),
+      connect: (host, port, h) => this.outgoing(host, port, h),
+    };
+    this.wifi = new SimWifiImpl(this.clock);
+  }
+
+  /** Append a console line to `logs`. */
+  log = (line: string): void => {
+    this.logs.push(line);
+  };
+
+  /** Sim time, ms; starts at 0. */
+  now(): number {
+    return this.t;
+  }
+
+  /** Run soon() tasks and every event due now until none is left; throws Error('sim: livelock') after 1e6 steps. */
+  run(): void {
+    if (this.running) throw new Error('sim: run() or advance() called from inside a callback');
+    this.running = true;
+    try {
+      for (let steps = 0; ; steps++) {
+        if (steps >= 1e6) throw new Error('sim: livelock');
+        if (this.soonHead < this.soonQ.length) {
+          const fn = this.soonQ[this.soonHead] as () => void;
+          this.soonQ[this.soonHead++] = null;
+          if (this.soonHead === this.soonQ.length) {
+            this.soonQ = [];
+            this.soonHead = 0;
+          }
+          fn();
+          continue;
+        }
+        const e = this.peek();
+        if (!e || e.t > this.t) break;
+        this.pop();
+        e.fn();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Move time forward by `ms`, stopping at each due event's own time and running everything due there, then at now+ms. */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new Error('sim: advance() needs ms >= 0');
+    const end = this.t + ms;
+    this.run();
+    for (;;) {
+      const e = this.peek();
+      if (!e || e.t > end) break;
+      if (e.t > this.t) this.t = e.t;
+      this.run();
+    }
+    this.t = end;
+    this.run();
+  }
+
+  /** Due time of the next event (now if something is runnable), Infinity if nothing is scheduled. */
+  nextAt(): number {
+    if (this.soonHead < this.soonQ.length) return this.t;
+    const e = this.peek();
+    return e ? Math.max(e.t, this.t) : Infinity;
+  }
+
+  /** A peer opens a TCP connection to `port`: refused at once if nothing listens or the backlog is full, else accepted on the next run(). */
+  connect(port: number): SimClient {
+    const c = new Client(this, this.peerAddr());
+    const l = this.lsn.get(port);
+    if (!l || l.pend >= this.backlog) {
+      c.ref = true;
+      return c;
+    }
+    const s = new SimSock(this, c.addr);
+    s.other = c;
+    c.sock = s;
+    l.pend++;
+    this.at(0, () => {
+      l.pend--;
+      const h = l.shut ? null : l.accept(s);
+      if (!h) {
+        s.release();
+        c.ref = true;
+        return;
+      }
+      s.h = h;
+      c.acc = true;
+      if (!s.rel) {
+        s.counted = true;
+        this.openCount++;
+      }
+    });
+    return c;
+  }
+
+  /** Sockets of the core (accepted or outgoing) not yet released by close(), a reset or a refusal: the leak check. */
+  openSockets(): number {
+    return this.openCount;
+  }
+
+  /** Whether a listener is open on `port`. */
+  listening(port: number): boolean {
+    return this.lsn.has(port);
+  }
+
+  /** Schedule `fn` at now+ms (internal; FIFO among equal times). */
+  at(ms: number, fn: () => void): Ev {
+    const e: Ev = { t: this.t + (ms > 0 ? ms : 0), q: ++this.seq, fn: fn, dead: false };
+    const h = this.heap;
+    let i = h.push(e) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(e, h[p])) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = e;
+    return e;
+  }
+
+  private peek(): Ev | null {
+    while (this.heap.length > 0 && this.heap[0].dead) this.pop();
+    return this.heap.length > 0 ? this.heap[0] : null;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop() as Ev;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && before(h[r], h[l]) ? r : l;
+      if (!before(h[c], last)) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = last;
+  }
+
+  private peerAddr(): string {
+    this.nPeers++;
+    return '10.0.0.' + (2 + (this.nPeers % 250)) + ':' + (40000 + this.nPeers);
+  }
+
+  private listen(port: number, accept: (s: Sock) => SockHandler | null, err: (code: number) => void): Listener | null {
+    if (!(port > 0 && port < 65536 && Math.floor(port) === port)) {
+      this.clock.soon(() => err(SockErr.Other));
+      return null;
+    }
+    if (this.lsn.has(port)) {
+      this.clock.soon(() => err(SockErr.InUse));
+      return null;
+    }
+    const l: Lst = { accept: accept, pend: 0, shut: false };
+    this.lsn.set(port, l);
+    return {
+      close: () => {
+        if (l.shut) return;
+        l.shut = true;
+        this.lsn.delete(port);
+      },
+    };
+  }
+
+  private outgoing(host: string, port: number, h: SockHandler): Sock {
+    const o = new SimSock(this, host + ':' + port);
+    o.h = h;
+    o.counted = true;
+    this.openCount++;
+    this.at(0, () => {
+      if (o.rel) return;
+      const l = this.lsn.get(port);
+      if (!l) {
+        o.refuse();
+        return;
+      }
+      const s = new SimSock(this, this.peerAddr());
+      s.other = o;
+      const hs = l.accept(s);
+      if (!hs) {
+        s.release();
+        o.refuse();
+        return;
+      }
+      s.h = hs;
+      if (!s.rel) {
+        s.counted = true;
+        this.openCount++;
+      }
+      o.connected(s);
+    });
+    return o;
+  }
+}
+
+function before(a: Ev, b: Ev): boolean {
+  return a.t < b.t || (a.t === b.t && a.q < b.q);
+}
