@@ -1,0 +1,278 @@
+/**
+ * HTTP/1.1 message parsing (RFC 9110, RFC 9112): the request head, chunk-size
+ * lines, header and query lookup. Pure functions over strings; the server
+ * lifecycle is in httpd.ts.
+ */
+
+/** A parsed request. One per pool slot, reused: every field is valid until the handler returns. */
+export class HttpMsg {
+  /** Method, case as sent ("GET"). */
+  method = "";
+  /** Request-target exactly as sent ("/a?b=1"). */
+  target = "";
+  /** The target's path, before any "?" ("/a"). Not percent-decoded. */
+  uri = "";
+  /** The target's query, after the first "?" ("b=1"; "" when none). */
+  query = "";
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.2-1.9, RFC 9110 §6.2). */
+  v = 11;
+  /** Header field names (lowercased) and values (trimmed), in order. */
+  hn: string[] = [];
+  hv: string[] = [];
+  /** The body: a view into the receive buffer (empty while streamed, or with HttpHdrs). */
+  body: Uint8Array = EMPTY;
+  /** Body length: Content-Length, or the decoded length of a chunked body once complete. */
+  len = 0;
+  /** Framing found by the parser: Content-Length (-1 none), chunked, close after the response, 100-continue owed. */
+  cl = -1;
+  te = false;
+  close = false;
+  cont = false;
+  /** Why the request was rejected (for the error response body). */
+  err = "";
+}
+
+/** A zero-length byte array. */
+export const EMPTY = new Uint8Array(0);
+
+// RFC 9110 §5.6.2 token.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 9112 §3.2: request-target has no whitespace or controls; we also refuse bytes >= 0x80 (not in RFC 3986).
+const TARGET = /^[\x21-\x7e]+$/;
+const VERSION = /^HTTP\/(\d)\.(\d)$/;
+const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\//;
+const AUTHORITY = /^[^\/?#@]+:\d+$/;
+// RFC 9110 §5.5: field values are VCHAR, obs-text, SP, HTAB; anything else (NUL, CR, LF, CTL, DEL) is invalid.
+const BADVAL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const OWS = /^[ \t]+|[ \t]+$/g;
+const DIGITS = /^\d+$/;
+
+function fail(hm: HttpMsg, code: number, why: string): number {
+  hm.err = why;
+  return code;
+}
+
+/** Split a comma-separated list, trim and lowercase each non-empty member (RFC 9110 §5.6.1). */
+function list(s: string): string[] {
+  const a = s.split(",");
+  const r: string[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const t = a[i].replace(OWS, "").toLowerCase();
+    if (t) r.push(t);
+  }
+  return r;
+}
+
+/**
+ * Parse a complete request head (request line, fields, final empty line; LF or
+ * CRLF line ends) into `hm`. Returns 0 if it is a valid request, else the
+ * status to answer with (hm.err says why).
+ */
+export function parseHead(hm: HttpMsg, head: string): number {
+  const lines = head.split("\n");
+  const n = lines.length - 2; // the last two are the empty line and what follows its LF
+  for (let i = 0; i <= n; i++) {
+    let l = lines[i];
+    if (l.charCodeAt(l.length - 1) === 13) lines[i] = l = l.substr(0, l.length - 1);
+    // RFC 9112 §2.2: a bare CR is invalid.
+    if (l.indexOf("\r") >= 0) return fail(hm, 400, "bare CR in the header section");
+  }
+  const rl = lines[0];
+  const sp1 = rl.indexOf(" ");
+  const sp2 = rl.indexOf(" ", sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0) return fail(hm, 400, "malformed request line");
+  const method = rl.substr(0, sp1);
+  const target = rl.substring(sp1 + 1, sp2);
+  const vm = VERSION.exec(rl.substr(sp2 + 1));
+  if (!TOKEN.test(method)) return fail(hm, 400, "invalid method");
+  if (!TARGET.test(target)) return fail(hm, 400, "invalid request target");
+  if (!vm) return fail(hm, 400, "malformed HTTP version");
+  if (vm[1] !== "1") return fail(hm, 505, "only HTTP/1.x is supported");
+  // RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only), asterisk-form (OPTIONS only).
+  const c0 = target.charAt(0);
+  if (c0 !== "/" && !ABSOLUTE.test(target)) {
+    if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target))
+      return fail(hm, 400, "invalid request target form");
+  }
+  hm.method = method;
+  hm.target = target;
+  const q = target.indexOf("?");
+  hm.uri = q < 0 ? target : target.substr(0, q);
+  hm.query = q < 0 ? "" : target.substr(q + 1);
+  hm.v = vm[2] === "0" ? 10 : 11;
+  hm.hn.length = hm.hv.length = 0;
+  hm.body = EMPTY;
+  hm.len = 0;
+  hm.cl = -1;
+  hm.te = hm.close = hm.cont = false;
+  hm.err = "";
+  let hosts = 0;
+  let cls = 0;
+  let te: string | null = null;
+  let conn = "";
+  let expect: string | null = null;
+  for (let i = 1; i < n; i++) {
+    const l = lines[i];
+    const f = l.charCodeAt(0);
+    // RFC 9112 §5.2: obs-fold is rejected in requests.
+    if (f === 32 || f === 9) return fail(hm, 400, "obsolete line folding in a header field");
+    const colon = l.indexOf(":");
+    if (colon < 0) return fail(hm, 400, "header field without a colon");
+    const name = l.substr(0, colon);
+    if (!TOKEN.test(name)) {
+      // RFC 9112 §5.1: no whitespace between the field name and the colon.
+      const w = name.charCodeAt(name.length - 1);
+      return fail(hm, 400, w === 32 || w === 9 ? "whitespace before the colon in a header field" : "invalid header field name");
+    }
+    const value = l.substr(colon + 1).replace(OWS, "");
+    if (BADVAL.test(value)) return fail(hm, 400, "control character in a header field value");
+    const lname = name.toLowerCase();
+    hm.hn.push(lname);
+    hm.hv.push(value);
+    if (lname === "host") hosts++;
+    else if (lname === "content-length") {
+      // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
+      if (++cls > 1) return fail(hm, 400, "more than one Content-Length");
+      if (!DIGITS.test(value)) return fail(hm, 400, "invalid Content-Length");
+      if (value.length > 9) return fail(hm, 413, "Content-Length too large");
+      hm.cl = parseInt(value, 10);
+    } else if (lname === "transfer-encoding") te = te === null ? value : te + "," + value;
+    else if (lname === "connection") conn += "," + value;
+    else if (lname === "expect") expect = value;
+  }
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
+  if (hm.v === 11 && hosts !== 1) return fail(hm, 400, hosts ? "more than one Host" : "missing Host");
+  if (te !== null) {
+    // RFC 9112 §6.1/§6.3: Transfer-Encoding with Content-Length, or in HTTP/1.0, is a framing error.
+    if (cls) return fail(hm, 400, "both Content-Length and Transfer-Encoding");
+    if (hm.v === 10) return fail(hm, 400, "Transfer-Encoding in an HTTP/1.0 request");
+    const cs = list(te);
+    const last = cs.length - 1;
+    // RFC 9112 §6.1: chunked must be final (else the length is unknowable: 400) and applied once.
+    if (last < 0 || cs[last] !== "chunked") return fail(hm, 400, "Transfer-Encoding does not end with chunked");
+    if (cs.indexOf("chunked") !== last) return fail(hm, 400, "chunked applied more than once");
+    // RFC 9112 §6.1: a transfer coding we do not implement gets 501.
+    if (last > 0) return fail(hm, 501, "unsupported transfer coding " + cs[0]);
+    hm.te = true;
+  }
+  const tokens = list(conn);
+  // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
+  hm.close = tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0);
+  if (expect !== null && hm.v === 11) {
+    // RFC 9110 §10.1.1: 100-continue is the only expectation; others get 417.
+    if (expect.toLowerCase() !== "100-continue") return fail(hm, 417, "unsupported expectation");
+    hm.cont = hm.te || hm.cl > 0;
+  }
+  return 0;
+}
+
+/** Where the head starting at `b[0]` ends: the index after the LF of its empty line; if it is not complete in `b[0..n)`, -1 - (the start of its last, unfinished line), a place to resume from. `from` is a line start. */
+export function headEnd(b: Uint8Array, n: number, from: number): number {
+  let i = from;
+  for (;;) {
+    const lf = b.indexOf(10, i);
+    if (lf < 0 || lf >= n) return -1 - i;
+    if (lf === i || (lf === i + 1 && b[i] === 13)) return lf + 1;
+    i = lf + 1;
+  }
+}
+
+const CHUNK = /^([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*$/;
+
+/** The size of a chunk-size line (RFC 9112 §7.1, without its CRLF; extensions validated and ignored): >= 0, or -1 if malformed, -2 if over 8 hex digits. */
+export function chunkSize(line: string): number {
+  const m = CHUNK.exec(line);
+  if (!m) return -1;
+  if (m[1].length > 8) return -2;
+  return parseInt(m[1], 16);
+}
+
+/** Is `line` a valid field line (for trailers: RFC 9112 §7.1.2, validated then dropped)? */
+export function fieldOk(line: string): boolean {
+  const colon = line.indexOf(":");
+  return colon > 0 && TOKEN.test(line.substr(0, colon)) && !BADVAL.test(line.substr(colon + 1).replace(OWS, ""));
+}
+
+/** The value of header `name` (any case), or null. */
+export function httpHeader(hm: HttpMsg, name: string): string | null {
+  const k = hm.hn.indexOf(name.toLowerCase());
+  return k < 0 ? null : hm.hv[k];
+}
+
+const HEX2 = /^[0-9A-Fa-f]{2}$/;
+
+/** Percent-decode (`+` is a space); bytes come out as char codes 0-255; invalid escapes stay as they are. */
+export function urlDecode(s: string): string {
+  if (s.indexOf("+") >= 0) s = s.split("+").join(" ");
+  let p = s.indexOf("%");
+  if (p < 0) return s;
+  let out = "";
+  let i = 0;
+  while (p >= 0) {
+    const h = s.substr(p + 1, 2);
+    if (HEX2.test(h)) {
+      out += s.substring(i, p) + String.fromCharCode(parseInt(h, 16));
+      i = p + 3;
+    } else {
+      out += s.substring(i, p + 1);
+      i = p + 1;
+    }
+    p = s.indexOf("%", i);
+  }
+  return out + s.substr(i);
+}
+
+/** The percent-decoded value of variable `name` in a query or form body ("a=1&b=2"), or null; the first occurrence wins, names match exactly. */
+export function httpVar(s: string, name: string): string | null {
+  let i = 0;
+  while (i <= s.length) {
+    let e = s.indexOf("&", i);
+    if (e < 0) e = s.length;
+    const eq = s.indexOf("=", i);
+    const k = eq >= 0 && eq < e ? eq : e;
+    if (k - i === name.length && s.substr(i, k - i) === name) return urlDecode(k < e ? s.substring(k + 1, e) : "");
+    i = e + 1;
+  }
+  return null;
+}
+
+const REASONS: { [code: number]: string } = {
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  411: "Length Required",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  417: "Expectation Failed",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
+  507: "Insufficient Storage",
+};
+
+/** The reason phrase of a status code ("" for unknown ones: RFC 9112 §4 allows it empty). */
+export function reason(code: number): string {
+  return REASONS[code] || "";
+}

@@ -1,0 +1,449 @@
+/**
+ * The HTTP/1.1 server: request framing inside the slot's fixed receive
+ * buffer, responses through its fixed send buffer, and the response lifecycle
+ * the runtime owns (DESIGN.md, "Guarantees"):
+ * - a request is answered only when its whole response is queued;
+ * - while a response is pending, later requests wait unparsed in the buffer;
+ * - a closing request's connection flushes, then closes; bytes after it are ignored;
+ * - a pending response may complete later through a Resp handle, which goes
+ *   stale (writes return false) when its request is done or its connection gone;
+ * - every pending response has a deadline (503 if nothing was sent, else close);
+ * - errors are answered with a status and a close, never silence.
+ */
+import { Ev, Handler } from "./event";
+import { ioAdd, ioDel, ioFree } from "./iobuf";
+import { Conn, F, Mgr, connDrain, emit, listen, sched } from "./net";
+import { EMPTY, HttpMsg, chunkSize, fieldOk, headEnd, parseHead, reason } from "./http";
+
+const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
+const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
+const CONNECTION_CLOSE = /(^|\n)connection:[^\n]*\bclose\b/i;
+
+/** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). False if the port cannot be bound. */
+export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
+  return listen(m, port, fn, httpProto as Handler, F.HTTP);
+}
+
+/** The protocol handler: parses on Poll (after reads), enforces deadlines. */
+function httpProto(c: Conn, ev: Ev, _d: unknown): void {
+  if (ev === Ev.Poll) {
+    const now = c.mgr.hal.clock.now();
+    serve(c, now);
+    if (c.id) deadlines(c, now);
+  } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
+}
+
+/** The response to the current request is complete: go on with the next one, or close. */
+function respDone(c: Conn): void {
+  c.f &= ~RESP_BITS;
+  c.rd = 0;
+  if (c.f & F.CLOSE) connDrain(c);
+  sched(c.mgr);
+}
+
+function checkDone(c: Conn): void {
+  if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
+}
+
+/** Put bytes on the send side: what fits into tx, the rest referenced as the pending source (never copied whole). */
+function queue(c: Conn, b: Uint8Array): boolean {
+  if (c.src) return false;
+  const tx = c.tx;
+  if (!tx.n) c.wt = c.mgr.hal.clock.now();
+  const k = ioAdd(tx, b, 0, b.length);
+  if (k < b.length) {
+    c.src = b;
+    c.so = k;
+  }
+  sched(c.mgr);
+  return true;
+}
+
+/** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
+function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | null): boolean {
+  if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
+  if (hdrs && CONNECTION_CLOSE.test(hdrs)) c.f |= F.CLOSE;
+  let h = "HTTP/1.1 " + code + " " + reason(code) + "\r\n" + hdrs;
+  // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
+  const none = code < 200 || code === 204 || code === 304;
+  if (none) len = 0;
+  else if (len >= 0) h += "Content-Length: " + len + "\r\n";
+  else if (c.f & F.V10) c.f |= F.RNOLEN | F.CLOSE; // RFC 9112 §6.3: no chunked for HTTP/1.0: the close ends the body
+  else {
+    h += "Transfer-Encoding: chunked\r\n";
+    c.f |= F.RCHUNK;
+  }
+  if (c.f & F.CLOSE) h += "Connection: close\r\n";
+  else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
+  h += "\r\n";
+  const hb = c.mgr.hal.codec.bytes(h);
+  c.f |= F.STARTED;
+  c.rl = len;
+  if (body && len > 0 && !(c.f & F.HEAD)) {
+    if (ioFree(c.tx) >= hb.length) {
+      queue(c, hb);
+      queue(c, body);
+    } else {
+      // Rare: the previous response's tail still fills tx. One joined copy keeps a single pending source.
+      const all = new Uint8Array(hb.length + body.length);
+      all.set(hb, 0);
+      all.set(body, hb.length);
+      queue(c, all);
+    }
+    c.rl = 0;
+  } else queue(c, hb);
+  if (!c.rl) {
+    if (body || none || len === 0) c.f |= F.RLAST;
+  }
+  checkDone(c);
+  return true;
+}
+
+/**
+ * Answer the pending request with a whole response: status, `hdrs` (each
+ * "Name: value\r\n"), Content-Length and `body` (a string of char codes
+ * 0-255, or bytes — not copied if larger than the send buffer: keep them
+ * unchanged until sent). False if this connection has no pending response.
+ */
+export function httpReply(c: Conn, code: number, hdrs: string, body: string | Uint8Array): boolean {
+  const b = typeof body === "string" ? c.mgr.hal.codec.bytes(body) : body;
+  return start(c, code, hdrs, b.length, b);
+}
+
+/** Start a response whose body follows through httpWrite: `len` >= 0 is its Content-Length, -1 means chunked (close-delimited for HTTP/1.0). */
+export function httpStart(c: Conn, code: number, hdrs: string, len: number): boolean {
+  return start(c, code, hdrs, len, null);
+}
+
+/** Can httpWrite take data now? (false while a previous piece is still being queued: wait for the Write event). */
+export function httpCanWrite(c: Conn): boolean {
+  return !!c.id && (c.f & (F.RESP | F.STARTED | F.RLAST)) === (F.RESP | F.STARTED) && !c.src && ioFree(c.tx) >= 12;
+}
+
+const CRLF = [13, 10];
+
+/** Add body bytes to a started response (as a chunk if chunked); the response completes when a Content-Length is reached. False if it cannot take them now (see httpCanWrite) or they exceed the Content-Length. */
+export function httpWrite(c: Conn, data: string | Uint8Array): boolean {
+  if (!httpCanWrite(c)) return false;
+  const b = typeof data === "string" ? c.mgr.hal.codec.bytes(data) : data;
+  if (!b.length) return true;
+  if (c.f & F.RCHUNK) {
+    if (c.f & F.HEAD) return true;
+    queue(c, c.mgr.hal.codec.bytes(b.length.toString(16) + "\r\n"));
+    const tx = c.tx;
+    if (ioFree(tx) >= b.length + 2) {
+      ioAdd(tx, b, 0, b.length);
+      tx.b.set(CRLF, tx.n);
+      tx.n += 2;
+    } else {
+      queue(c, b);
+      c.f |= F.SRCCRLF;
+    }
+    return true;
+  }
+  if (!(c.f & F.RNOLEN)) {
+    if (b.length > c.rl) return false;
+    c.rl -= b.length;
+    if (!c.rl) c.f |= F.RLAST;
+  }
+  if (!(c.f & F.HEAD)) queue(c, b);
+  checkDone(c);
+  return true;
+}
+
+/** Finish a chunked or close-delimited response (the final chunk); false if one cannot be finished now (a piece still queuing, or a Content-Length not reached). */
+export function httpEnd(c: Conn): boolean {
+  if (!c.id || (c.f & (F.RESP | F.STARTED | F.RLAST)) !== (F.RESP | F.STARTED) || c.src) return false;
+  if (c.f & F.RCHUNK) {
+    if (!(c.f & F.HEAD)) queue(c, c.mgr.hal.codec.bytes("0\r\n\r\n"));
+  } else if (!(c.f & F.RNOLEN)) return false;
+  c.f |= F.RLAST;
+  checkDone(c);
+  return true;
+}
+
+/** During HttpHdrs: deliver this request's body as HttpBody pieces (up to lim.maxBody) instead of buffering it whole. */
+export function httpBodyStream(c: Conn): void {
+  if (c.f & F.HDRS) c.f |= F.STREAM;
+}
+
+/** A handle to the pending response of connection `c`'s current request, to complete it later from any callback. */
+export class Resp {
+  /** The connection id and request id it was issued for. */
+  id: number;
+  rq: number;
+  constructor(public c: Conn) {
+    this.id = c.id;
+    this.rq = c.rq;
+  }
+  /** The connection, while this response is still pending on it; null once it is done or the connection is gone (the slot may belong to another connection by then). */
+  conn(): Conn | null {
+    const c = this.c;
+    return c.id === this.id && c.rq === this.rq && c.f & F.RESP ? c : null;
+  }
+  /** httpReply through the handle; false if stale. */
+  reply(code: number, hdrs: string, body: string | Uint8Array): boolean {
+    const c = this.conn();
+    return !!c && httpReply(c, code, hdrs, body);
+  }
+  /** httpStart through the handle; false if stale. */
+  start(code: number, hdrs: string, len: number): boolean {
+    const c = this.conn();
+    return !!c && httpStart(c, code, hdrs, len);
+  }
+  /** httpWrite through the handle; false if stale or it cannot take data now. */
+  write(data: string | Uint8Array): boolean {
+    const c = this.conn();
+    return !!c && httpWrite(c, data);
+  }
+  /** httpEnd through the handle; false if stale. */
+  end(): boolean {
+    const c = this.conn();
+    return !!c && httpEnd(c);
+  }
+}
+
+/** A handle to `c`'s pending response (call from the HttpHdrs or HttpMsg handler); null if none is pending. */
+export function httpResp(c: Conn): Resp | null {
+  return c.id && c.f & F.RESP ? new Resp(c) : null;
+}
+
+/** The runtime answers for itself: an error or a deadline. `close` ends the connection after it. */
+function runtimeReply(c: Conn, code: number, why: string, close: boolean): void {
+  if (c.f & F.STARTED) {
+    // The response is under way: its framing cannot be finished for it, so the connection ends after what is queued.
+    connDrain(c);
+    return;
+  }
+  c.f |= F.RESP | (close ? F.CLOSE : 0);
+  c.f &= ~(F.RCHUNK | F.RNOLEN | F.HEAD);
+  const hdrs = "Content-Type: text/plain\r\n" + (code === 503 ? "Retry-After: " + c.mgr.lim.retryAfter + "\r\n" : "");
+  httpReply(c, code, hdrs, reason(code) + ": " + why + "\n");
+}
+
+/** Reject the current request: status, close; input after it is ignored. */
+function reject(c: Conn, code: number, why: string): void {
+  c.mgr.hal.log("http " + code + " conn " + c.id + ": " + why);
+  runtimeReply(c, code, why, true);
+  connDrain(c);
+}
+
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/** Parse and deliver as many requests as the buffer and the lifecycle allow. */
+function serve(c: Conn, now: number): void {
+  const rx = c.rx;
+  const hm = c.hm as HttpMsg;
+  const lim = c.mgr.lim;
+  while (c.id && !(c.f & (F.DRAINING | F.CLOSING))) {
+    checkDone(c);
+    if (!(c.f & F.HDRS)) {
+      if (c.f & F.RESP) break; // guarantee 2: the next request waits, unparsed
+      // RFC 9112 §2.2: empty lines before a request line are ignored.
+      let k = 0;
+      const b = rx.b;
+      while (k < rx.n && (b[k] === 10 || (b[k] === 13 && k + 1 < rx.n && b[k + 1] === 10))) k += b[k] === 13 ? 2 : 1;
+      if (k) ioDel(rx, 0, k);
+      if (!rx.n || (rx.n === 1 && b[0] === 13)) {
+        c.t0 = c.hs = 0;
+        if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
+        break;
+      }
+      if (!c.t0) c.t0 = now;
+      const end = headEnd(b, rx.n, c.hs);
+      // RFC 9112 §3: the request line alone may not exceed maxLine (CR excluded).
+      const lf = b.indexOf(10);
+      const line = lf >= 0 && lf < (end > 0 ? end : rx.n) ? lf - (lf && b[lf - 1] === 13 ? 1 : 0) : rx.n - (b[rx.n - 1] === 13 ? 1 : 0);
+      if (line > lim.maxLine) return reject(c, 414, "request line longer than " + lim.maxLine + " bytes");
+      if (end < 0) {
+        c.hs = -1 - end;
+        if (rx.n >= rx.b.length) return reject(c, 431, "header section larger than " + rx.b.length + " bytes");
+        if (c.f & F.EOF) return reject(c, 400, "connection half-closed in the middle of a request");
+        break;
+      }
+      c.hs = 0;
+      const st = parseHead(hm, c.mgr.hal.codec.str(b, 0, end));
+      if (st) return reject(c, st, hm.err);
+      c.hl = end;
+      c.f =
+        (c.f & ~REQ_BITS) |
+        F.HDRS |
+        F.RESP |
+        (hm.close ? F.CLOSE : 0) |
+        (hm.method === "HEAD" ? F.HEAD : 0) |
+        (hm.v === 10 ? F.V10 : 0) |
+        (hm.te ? F.CHUNKED : 0) |
+        (hm.cont ? F.CONT : 0);
+      c.rq = c.mgr.seq++;
+      c.bl = hm.cl > 0 ? hm.cl : 0;
+      c.bn = c.cs = 0;
+      c.rd = now + lim.respMs;
+      emit(c, Ev.HttpHdrs, hm);
+      if (!c.id || c.f & (F.DRAINING | F.CLOSING)) break;
+      if (c.f & F.STREAM) {
+        if (!hm.te && c.bl > lim.maxBody) return reject(c, 413, "request body larger than " + lim.maxBody + " bytes");
+        ioDel(rx, 0, c.hl); // the head is parsed into strings: give its room to the body
+        c.hl = 0;
+      } else if (c.f & F.STARTED || !(c.f & F.RESP)) {
+        // Answered before the body was read: RFC 9110 §10.1.1 lets us close instead of reading it.
+        c.f = (c.f | F.CLOSE) & ~F.CONT;
+        if (!(c.f & F.RESP)) connDrain(c);
+        break;
+      } else if (!hm.te && c.hl + c.bl > rx.b.length)
+        return reject(c, 413, "request body larger than the " + rx.b.length + "-byte receive buffer");
+    }
+    if (c.f & F.CONT) {
+      // RFC 9110 §10.1.1: the client may wait for this before sending the body.
+      if (c.src || ioFree(c.tx) < CONTINUE.length) break;
+      queue(c, c.mgr.hal.codec.bytes(CONTINUE));
+      c.f &= ~F.CONT;
+    }
+    const r = c.f & F.CHUNKED ? chunked(c) : plain(c);
+    if (!c.id) return;
+    if (r < 0) return reject(c, -r, r === -413 ? "request body too large" : r === -431 ? "trailer section too large" : "malformed chunked body");
+    if (!r) {
+      if (c.f & F.EOF && !(c.f & F.READABLE)) return reject(c, 400, "connection half-closed in the middle of a request body");
+      break;
+    }
+    c.f &= ~F.HDRS;
+    const stream = c.f & F.STREAM;
+    if (c.f & F.RESP) {
+      hm.body = stream ? EMPTY : rx.b.subarray(c.hl, c.hl + c.bn);
+      hm.len = c.bn;
+      c.rd = now + lim.respMs;
+      c.f |= F.DELIV;
+      emit(c, Ev.HttpMsg, hm);
+      hm.body = EMPTY;
+      if (!c.id) return;
+    }
+    ioDel(rx, 0, c.hl + (stream ? 0 : c.bn));
+    c.hl = c.bn = c.t0 = 0;
+  }
+  // Room was made in rx while the HAL still holds input: read it on another pass.
+  if (c.id && c.f & F.READABLE && rx.n < rx.b.length) sched(c.mgr);
+}
+
+/** A Content-Length body: 1 complete, 0 need more. Streamed pieces go to the handler as they come. */
+function plain(c: Conn): number {
+  const rx = c.rx;
+  const need = c.bl - c.bn;
+  if (need <= 0) return 1;
+  const avail = rx.n - c.hl;
+  if (c.f & F.STREAM) {
+    const k = avail < need ? avail : need;
+    if (k > 0) {
+      c.bn += k;
+      emit(c, Ev.HttpBody, rx.b.subarray(c.hl, c.hl + k));
+      if (!c.id) return 0;
+      ioDel(rx, c.hl, k);
+    }
+    return c.bn >= c.bl ? 1 : 0;
+  }
+  if (avail < need) return 0;
+  c.bn = c.bl;
+  return 1;
+}
+
+/**
+ * A chunked body (RFC 9112 §7.1), decoded in place: chunk framing is removed
+ * from rx as it is parsed, so the decoded body lies contiguous after the head.
+ * c.cs is the state: 0 size line, 1 data (c.bl left), 2 CRLF after data, 3 trailers.
+ * Returns 1 complete, 0 need more, or -status.
+ */
+function chunked(c: Conn): number {
+  const rx = c.rx;
+  const b = rx.b;
+  const stream = c.f & F.STREAM;
+  const lim = c.mgr.lim;
+  for (;;) {
+    const r = c.hl + (stream ? 0 : c.bn);
+    if (c.cs === 0 || c.cs === 3) {
+      const lf = b.indexOf(10, r);
+      if (lf < 0 || lf >= rx.n) {
+        if (rx.n >= b.length) return c.cs ? -431 : -413;
+        return 0;
+      }
+      // Inside chunked framing only CRLF ends a line: a bare LF here is a smuggling vector.
+      if (lf === r || b[lf - 1] !== 13) return -400;
+      const line = c.mgr.hal.codec.str(b, r, lf - 1);
+      ioDel(rx, r, lf + 1 - r);
+      if (c.cs === 3) {
+        if (!line) return 1; // the empty line after the trailers
+        if (!fieldOk(line)) return -400;
+        continue;
+      }
+      const size = chunkSize(line);
+      if (size === -1) return -400;
+      if (size === -2) return -413;
+      if (!size) {
+        c.cs = 3;
+        continue;
+      }
+      // Unstreamed, the decoded body must fit with room (3 bytes) left for the last-chunk line.
+      if (stream ? c.bn + size > lim.maxBody : r + size + 3 > b.length) return -413;
+      c.bl = size;
+      c.cs = 1;
+    } else if (c.cs === 1) {
+      const avail = rx.n - r;
+      const k = avail < c.bl ? avail : c.bl;
+      if (k <= 0) return 0;
+      if (stream) {
+        emit(c, Ev.HttpBody, b.subarray(r, r + k));
+        if (!c.id) return 0;
+        ioDel(rx, r, k);
+      }
+      c.bn += k;
+      c.bl -= k;
+      if (c.bl) return 0;
+      c.cs = 2;
+    } else {
+      if (rx.n - r < 2) return rx.n > r && b[r] !== 13 ? -400 : 0;
+      if (b[r] !== 13 || b[r + 1] !== 10) return -400;
+      ioDel(rx, r, 2);
+      c.cs = 0;
+    }
+  }
+}
+
+/** Deadlines: header/body (408, fixed from the request's first byte), pending response (503 or close), idle, stalled send. Sets c.dl to the next one. */
+function deadlines(c: Conn, now: number): void {
+  if (c.f & (F.DRAINING | F.CLOSING)) {
+    c.dl = 0;
+    return;
+  }
+  const lim = c.mgr.lim;
+  let dl = 0;
+  if (c.t0 && !(c.f & F.DELIV) && !(c.f & F.RESP && !(c.f & F.HDRS))) {
+    const hdr = !(c.f & F.HDRS);
+    const d = c.t0 + (hdr ? lim.hdrMs : lim.bodyMs);
+    if (now >= d) return reject(c, 408, hdr ? "header section not received in time" : "request body not received in time");
+    dl = d;
+  }
+  if (c.f & F.DELIV && c.f & F.RESP && c.rd) {
+    if (now >= c.rd) {
+      c.mgr.hal.log("http 503 conn " + c.id + ": no response within " + lim.respMs + " ms");
+      runtimeReply(c, 503, "the response was not ready in time", false);
+      if (c.f & (F.DRAINING | F.CLOSING)) {
+        c.dl = 0;
+        return;
+      }
+    } else if (!dl || c.rd < dl) dl = c.rd;
+  }
+  if (c.tx.n || c.src) {
+    const d = c.wt + lim.drainMs;
+    if (now >= d) {
+      c.mgr.hal.log("http conn " + c.id + ": peer stopped reading, dropped");
+      c.f |= F.CLOSING;
+      return;
+    }
+    if (!dl || d < dl) dl = d;
+  } else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) {
+    const d = c.t + lim.idleMs;
+    if (now >= d) {
+      c.f |= F.CLOSING; // idle keep-alive: close silently
+      return;
+    }
+    if (!dl || d < dl) dl = d;
+  }
+  c.dl = dl;
+}

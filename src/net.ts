@@ -1,0 +1,353 @@
+import type { Hal, Sock, SockHandler, Listener } from "../hal/hal";
+import { Ev, Handler } from "./event";
+import { IoBuf, ioNew, ioAdd } from "./iobuf";
+import { Limits } from "./opts";
+import type { HttpMsg } from "./http";
+
+/*
+ * Connection flags: one number per connection, `c.f`.
+ *
+ * | flag     | bit      | meaning |
+ * |----------|----------|---------|
+ * | ACCEPTED | 0x1      | accepted by a listener (server side) |
+ * | CLIENT   | 0x2      | outgoing connection |
+ * | CONNECTED| 0x4      | outgoing connection established |
+ * | READABLE | 0x8      | the HAL has bytes (or end of stream) for us |
+ * | WRITABLE | 0x10     | the HAL takes bytes |
+ * | EOF      | 0x20     | the peer half-closed: no more input will come |
+ * | DRAINING | 0x40     | flush c.tx and c.src, then close; input is ignored (Mongoose is_draining) |
+ * | CLOSING  | 0x80     | close at the end of this pass, dropping unsent output (is_closing) |
+ * | SRCCRLF  | 0x100    | append CRLF once c.src is fully queued (end of a chunk) |
+ * | RESP     | 0x200    | HTTP: a request was handed to the application, its response is not complete (is_resp) |
+ * | HDRS     | 0x400    | HTTP: the current request's header section is parsed, its body is being read |
+ * | CHUNKED  | 0x800    | HTTP: the current request body is chunked |
+ * | STREAM   | 0x1000   | HTTP: the request body goes to the handler as HttpBody pieces |
+ * | SKIP     | 0x2000   | HTTP: the request body is read and dropped (answered before it arrived) |
+ * | CLOSE    | 0x4000   | HTTP: close once the current response is complete |
+ * | HEAD     | 0x8000   | HTTP: the current request is HEAD: response bodies are counted, not sent |
+ * | V10      | 0x10000  | HTTP: the current request is HTTP/1.0 |
+ * | STARTED  | 0x20000  | HTTP: the response's status line is queued |
+ * | RCHUNK   | 0x40000  | HTTP: the response body is chunked |
+ * | RLAST    | 0x80000  | HTTP: every byte of the response is accepted; complete once c.src is queued |
+ * | RNOLEN   | 0x100000 | HTTP: the response body ends at close (HTTP/1.0, length unknown) |
+ * | DELIV    | 0x200000 | HTTP: HttpMsg was delivered for the current request |
+ * | HTTP     | 0x400000 | speaks HTTP/1.1 as a server |
+ * | CONT     | 0x800000 | HTTP: a 100 Continue is owed before the body is read |
+ */
+export const enum F {
+  ACCEPTED = 0x1,
+  CLIENT = 0x2,
+  CONNECTED = 0x4,
+  READABLE = 0x8,
+  WRITABLE = 0x10,
+  EOF = 0x20,
+  DRAINING = 0x40,
+  CLOSING = 0x80,
+  SRCCRLF = 0x100,
+  RESP = 0x200,
+  HDRS = 0x400,
+  CHUNKED = 0x800,
+  STREAM = 0x1000,
+  SKIP = 0x2000,
+  CLOSE = 0x4000,
+  HEAD = 0x8000,
+  V10 = 0x10000,
+  STARTED = 0x20000,
+  RCHUNK = 0x40000,
+  RLAST = 0x80000,
+  RNOLEN = 0x100000,
+  DELIV = 0x200000,
+  HTTP = 0x400000,
+  CONT = 0x800000,
+}
+
+/** One slot of the pool: preallocated buffers and state, reused by successive connections. */
+export class Conn {
+  /** Unique id of the connection in this slot; 0 while the slot is free. Never reused. */
+  id = 0;
+  /** Flags, see the table above. */
+  f = 0;
+  /** The socket, while open. */
+  s: Sock | null = null;
+  /** Receive buffer (fixed). */
+  rx: IoBuf;
+  /** Send buffer (fixed). */
+  tx: IoBuf;
+  /** The user's handler. */
+  fn: Handler | null = null;
+  /** The protocol handler, called before `fn`. */
+  pfn: Handler | null = null;
+  /** Free for the application (Mongoose fn_data); cleared when the slot is freed. */
+  data: any = null;
+  /** Last I/O activity, ms. */
+  t = 0;
+  /** Earliest deadline of this connection, ms (0: none): when the manager must wake up for it. */
+  dl = 0;
+  /** Queued wakeup data. */
+  wq: any[] = [];
+  /** Bytes to send that did not fit in tx yet (referenced, not copied), and how far they are queued. */
+  src: Uint8Array | null = null;
+  so = 0;
+  /** Time the send side last made progress or became non-empty, ms. */
+  wt = 0;
+  /** HTTP state (owned by httpd.ts). */
+  hm: HttpMsg | null = null;
+  /** HTTP: current request's first byte time, header length, body length/left, scan position, request id, response left, deadline. */
+  t0 = 0;
+  hl = 0;
+  bl = 0;
+  bn = 0;
+  hs = 0;
+  cs = 0;
+  rq = 0;
+  rl = 0;
+  rd = 0;
+  dd = 0;
+  constructor(public mgr: Mgr, public slot: number, rxSize: number, txSize: number) {
+    this.rx = ioNew(rxSize);
+    this.tx = ioNew(txSize);
+  }
+}
+
+/** The event manager: a fixed pool of connection slots, listeners, timers, and the HAL they run on. */
+export class Mgr {
+  /** The pool: every slot allocated once, at init. */
+  conns: Conn[] = [];
+  /** Next connection id and next request id. */
+  nid = 1;
+  seq = 1;
+  /** Listeners. */
+  lst: Listener[] = [];
+  /** Timers, see timer.ts. */
+  timers: Timer[] = [];
+  /** A poll pass is scheduled; the wake-up timer handle and its due time. */
+  sp = false;
+  wh = -1;
+  wa = 0;
+  /** Runs one poll pass (installed by mgrInit). */
+  pf: () => void = noop;
+  /** Connections refused with 503 because every slot was busy, and evicted idle ones (counters). */
+  n503 = 0;
+  nevict = 0;
+  constructor(public hal: Hal, public lim: Limits) {}
+}
+
+/** A timer of the manager, run by the poll loop. */
+export interface Timer {
+  id: number;
+  at: number;
+  ms: number;
+  rep: boolean;
+  fn: () => void;
+}
+
+function noop(): void {}
+
+/** Ask for a poll pass soon (after the current event). */
+export function sched(m: Mgr): void {
+  if (!m.sp) {
+    m.sp = true;
+    m.hal.clock.soon(m.pf);
+  }
+}
+
+/** Deliver an event to the protocol handler, then to the user's; a handler that throws is logged and its connection closed. */
+export function emit(c: Conn, ev: Ev, data: any): void {
+  const id = c.id;
+  try {
+    if (c.pfn) (c.pfn as any)(c, ev, data);
+    if (c.fn && c.id === id) (c.fn as any)(c, ev, data);
+  } catch (e) {
+    c.mgr.hal.log("handler error on conn " + id + " ev " + ev + ": " + e);
+    if (c.id === id && ev !== Ev.Close) c.f |= F.CLOSING;
+  }
+}
+
+/** Slots in use / total. */
+export function poolUsed(m: Mgr): number {
+  let k = 0;
+  for (let i = 0; i < m.conns.length; i++) if (m.conns[i].id) k++;
+  return k;
+}
+
+/** The open connection with this id, or null. */
+export function connById(m: Mgr, id: number): Conn | null {
+  for (let i = 0; i < m.conns.length; i++) if (m.conns[i].id === id && id) return m.conns[i];
+  return null;
+}
+
+/** A slot holding an idle server connection (nothing read, nothing pending, nothing to send): eviction candidate. */
+function isIdle(c: Conn): boolean {
+  return (
+    (c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED &&
+    c.rx.n === 0 &&
+    c.tx.n === 0 &&
+    !c.src
+  );
+}
+
+/** A free slot; when none, the longest-idle keep-alive connection is closed to make one (if `evict`). */
+function takeSlot(m: Mgr, evict: boolean): Conn | null {
+  let old: Conn | null = null;
+  for (let i = 0; i < m.conns.length; i++) {
+    const c = m.conns[i];
+    if (!c.id) return c;
+    if (evict && isIdle(c) && (!old || c.t < old.t)) old = c;
+  }
+  if (!old) return null;
+  m.nevict++;
+  connFree(old, 0);
+  return old;
+}
+
+function sockHandler(c: Conn, id: number): SockHandler {
+  return {
+    readable: function () {
+      if (c.id === id) {
+        c.f |= F.READABLE;
+        sched(c.mgr);
+      }
+    },
+    writable: function () {
+      if (c.id === id) {
+        c.f |= F.WRITABLE;
+        sched(c.mgr);
+      }
+    },
+    closed: function (err: number) {
+      if (c.id === id) {
+        c.s = null; // gone: nothing to release
+        if (err && err !== -1) emit(c, Ev.Error, "socket error " + err);
+        connFree(c, err);
+        sched(c.mgr);
+      }
+    },
+  };
+}
+
+/** Give slot `c` to a new connection on socket `s`. */
+function connOpen(c: Conn, s: Sock | null, flags: number, fn: Handler | null, pfn: Handler | null): void {
+  const m = c.mgr;
+  c.id = m.nid++;
+  c.f = flags;
+  c.s = s;
+  c.fn = fn;
+  c.pfn = pfn;
+  c.t = c.wt = m.hal.clock.now();
+}
+
+/** Release the socket, tell the handlers (Close), and free the slot. Safe to call once per connection. */
+export function connFree(c: Conn, err: number): void {
+  if (!c.id) return;
+  const s = c.s;
+  c.s = null;
+  if (s) s.close();
+  emit(c, Ev.Close, null);
+  c.id = 0;
+  c.f = 0;
+  c.fn = c.pfn = null;
+  c.data = null;
+  c.rx.n = c.tx.n = 0;
+  c.src = null;
+  c.so = 0;
+  c.wq.length = 0;
+  c.dl = c.t0 = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = 0;
+  void err;
+}
+
+/** The canned answer for a connection that found every slot busy. */
+function reject503(m: Mgr, s: Sock): SockHandler {
+  m.n503++;
+  const body = "Service Unavailable: every connection slot is busy\n";
+  const b = m.hal.codec.bytes(
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: " +
+      body.length +
+      "\r\nRetry-After: " +
+      m.lim.retryAfter +
+      "\r\nConnection: close\r\n\r\n" +
+      body,
+  );
+  let off = 0;
+  let done = false;
+  const push = function () {
+    if (done) return;
+    off += s.write(b, off, b.length - off);
+    if (off >= b.length) {
+      done = true;
+      s.close();
+    }
+  };
+  m.hal.clock.soon(push);
+  return { readable: noop, writable: push, closed: function () { done = true; } };
+}
+
+/** Listen on `port`; accepted connections get `fn` (and the protocol handler `pfn`). False if the port cannot be bound. */
+export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler | null, flags?: number): boolean {
+  const l = m.hal.net.listen(
+    port,
+    function (s: Sock) {
+      const c = takeSlot(m, true);
+      if (!c) return reject503(m, s);
+      connOpen(c, s, F.ACCEPTED | F.WRITABLE | (flags || 0), fn, pfn || null); // an accepted socket takes bytes at once
+      const h = sockHandler(c, c.id);
+      emit(c, Ev.Open, null);
+      if (c.id) emit(c, Ev.Accept, null);
+      sched(m);
+      return h;
+    },
+    function (code: number) {
+      m.hal.log("listen on port " + port + " failed: " + code);
+    },
+  );
+  if (!l) return false;
+  m.lst.push(l);
+  return true;
+}
+
+/** Open an outgoing connection; Connect follows when it is established, Error and Close if it fails. Null when no slot or socket is free. */
+export function connect(m: Mgr, host: string, port: number, fn: Handler | null): Conn | null {
+  const c = takeSlot(m, true);
+  if (!c) return null;
+  const s = m.hal.net.connect(host, port, sockHandler(c, m.nid));
+  if (!s) return null;
+  connOpen(c, s, F.CLIENT, fn, null); // takes id m.nid, the one the handler above checks
+  emit(c, Ev.Open, null);
+  return c;
+}
+
+/** Queue bytes (or a string of char codes 0-255) on `c.tx` whole, or not at all: false when it does not fit or the connection is closing. */
+export function send(c: Conn, data: string | Uint8Array): boolean {
+  if (!c.id || c.f & (F.CLOSING | F.DRAINING)) return false;
+  const b = typeof data === "string" ? c.mgr.hal.codec.bytes(data) : data;
+  if (b.length > c.tx.b.length - c.tx.n) return false;
+  if (!c.tx.n) c.wt = c.mgr.hal.clock.now();
+  ioAdd(c.tx, b, 0, b.length);
+  sched(c.mgr);
+  return true;
+}
+
+/** Close after everything queued is sent (Mongoose is_draining). */
+export function connDrain(c: Conn): void {
+  if (c.id && !(c.f & F.DRAINING)) {
+    c.f |= F.DRAINING;
+    c.dd = c.mgr.hal.clock.now() + c.mgr.lim.drainMs;
+    sched(c.mgr);
+  }
+}
+
+/** Close at the end of this poll pass, dropping anything unsent (Mongoose is_closing). */
+export function connClose(c: Conn): void {
+  if (c.id) {
+    c.f |= F.CLOSING;
+    sched(c.mgr);
+  }
+}
+
+/** Queue `data` for connection `id`'s handler (a Wakeup event on the next pass); false if that connection no longer exists. */
+export function wakeup(m: Mgr, id: number, data: any): boolean {
+  const c = connById(m, id);
+  if (!c) return false;
+  c.wq.push(data);
+  sched(m);
+  return true;
+}

@@ -1,0 +1,134 @@
+import type { Hal } from "../hal/hal";
+import { Ev } from "./event";
+import { ioDel } from "./iobuf";
+import { Conn, F, Mgr, connFree, emit, sched } from "./net";
+import { Limits } from "./opts";
+import { timersPoll } from "./timer";
+
+/** A manager with `lim.slots` slots whose buffers are all allocated now; it polls itself whenever the HAL reports something. */
+export function mgrInit(hal: Hal, lim: Limits): Mgr {
+  const m = new Mgr(hal, lim);
+  for (let i = 0; i < lim.slots; i++) m.conns.push(new Conn(m, i, lim.rxSize, lim.txSize));
+  m.pf = function () {
+    m.sp = false;
+    mgrPoll(m);
+  };
+  return m;
+}
+
+/** Move queued bytes to the socket: first what fits of the pending source into tx, then tx into the HAL. Returns bytes sent. */
+function flush(c: Conn): number {
+  const tx = c.tx;
+  let sent = 0;
+  for (;;) {
+    const src = c.src;
+    if (src) {
+      const k = Math.min(src.length - c.so, tx.b.length - tx.n);
+      if (k > 0) {
+        tx.b.set(src.subarray(c.so, c.so + k), tx.n);
+        tx.n += k;
+        c.so += k;
+      }
+      if (c.so >= src.length && (!(c.f & F.SRCCRLF) || tx.b.length - tx.n >= 2)) {
+        if (c.f & F.SRCCRLF) {
+          tx.b[tx.n++] = 13;
+          tx.b[tx.n++] = 10;
+        }
+        c.src = null;
+        c.so = 0;
+        c.f &= ~F.SRCCRLF;
+        sched(c.mgr); // let the protocol see the source is done
+      }
+    }
+    if (!tx.n || !(c.f & F.WRITABLE) || !c.s) break;
+    const n = tx.n;
+    const k = c.s.write(tx.b, 0, n);
+    if (k > 0) {
+      ioDel(tx, 0, k);
+      sent += k;
+    }
+    if (k < n) {
+      c.f &= ~F.WRITABLE; // the HAL calls writable() when it takes more
+      break;
+    }
+  }
+  return sent;
+}
+
+/**
+ * One pass of the cooperative loop. Order:
+ * 1. timers due now;
+ * 2. for each connection, in slot order:
+ *    a. read what the HAL has into rx (as far as rx has room) → Read;
+ *    b. an outgoing connection that became writable → Connect;
+ *    c. queued wakeups → Wakeup;
+ *    d. Poll (the HTTP layer parses here, and enforces its deadlines);
+ *    e. write: pending source into tx, tx into the socket → Write;
+ *    f. close if CLOSING, or DRAINING with nothing left to send → Close, slot freed;
+ * 3. arm one HAL timer for the earliest deadline or timer.
+ * Handlers run only from here (and from HAL socket callbacks for Close): never re-entrantly.
+ */
+export function mgrPoll(m: Mgr): void {
+  const clock = m.hal.clock;
+  let now = clock.now();
+  let next = timersPoll(m, now);
+  for (let i = 0; i < m.conns.length; i++) {
+    const c = m.conns[i];
+    if (!c.id) continue;
+    if (c.f & F.READABLE && !(c.f & (F.DRAINING | F.CLOSING)) && c.s) {
+      const rx = c.rx;
+      let got = 0;
+      while (rx.n < rx.b.length) {
+        const k = c.s.read(rx.b, rx.n, rx.b.length - rx.n);
+        if (k > 0) {
+          rx.n += k;
+          got += k;
+        } else {
+          c.f &= ~F.READABLE;
+          if (k < 0) c.f |= F.EOF;
+          break;
+        }
+      }
+      if (got) {
+        c.t = now;
+        emit(c, Ev.Read, got);
+      }
+    }
+    if ((c.f & (F.CLIENT | F.CONNECTED | F.WRITABLE)) === (F.CLIENT | F.WRITABLE)) {
+      c.f |= F.CONNECTED;
+      emit(c, Ev.Connect, null);
+    }
+    while (c.id && c.wq.length) emit(c, Ev.Wakeup, c.wq.shift());
+    if (!c.id) continue;
+    emit(c, Ev.Poll, now);
+    if (!c.id) continue;
+    if (!(c.f & F.CLOSING)) {
+      const was = c.tx.n || c.src;
+      const sent = flush(c);
+      if (sent) {
+        c.t = c.wt = now;
+        emit(c, Ev.Write, sent);
+        if (c.id && c.f & F.WRITABLE && (c.tx.n || c.src)) sched(m); // handler queued more: another pass
+      } else if (!was && (c.tx.n || c.src)) c.wt = now;
+    }
+    if (!c.id) continue;
+    if (c.f & F.DRAINING && !c.tx.n && !c.src && !(c.f & F.CLOSING)) c.f |= F.CLOSING;
+    if (c.f & F.DRAINING && c.dd && now >= c.dd) c.f |= F.CLOSING;
+    if (c.f & F.CLOSING) {
+      connFree(c, 0);
+      continue;
+    }
+    if (c.dl && (!next || c.dl < next)) next = c.dl;
+    if (c.f & F.DRAINING && c.dd && (!next || c.dd < next)) next = c.dd;
+  }
+  // One HAL timer for the earliest thing that is due.
+  now = clock.now();
+  if (next && (m.wh < 0 || next < m.wa || m.wa <= now)) {
+    if (m.wh >= 0) clock.cancel(m.wh);
+    m.wa = next;
+    m.wh = clock.after(Math.max(0, next - now), function () {
+      m.wh = -1;
+      mgrPoll(m);
+    });
+  }
+}
