@@ -140,8 +140,9 @@ export function parseHead(hm: HttpMsg, head: string): number {
     else if (lname === "connection") conn += "," + value;
     else if (lname === "expect") expect = value;
   }
-  // RFC 9112 §3.2: exactly one Host in HTTP/1.1.
-  if (hm.v === 11 && hosts !== 1) return fail(hm, 400, hosts ? "more than one Host" : "missing Host");
+  // RFC 9112 §3.2: more than one Host in any request, or none in HTTP/1.1, is a 400.
+  if (hosts > 1) return fail(hm, 400, "more than one Host");
+  if (hm.v === 11 && !hosts) return fail(hm, 400, "missing Host");
   if (te !== null) {
     // RFC 9112 §6.1/§6.3: Transfer-Encoding with Content-Length, or in HTTP/1.0, is a framing error.
     if (cls) return fail(hm, 400, "both Content-Length and Transfer-Encoding");

@@ -18,6 +18,7 @@ import { EMPTY, HttpMsg, chunkSize, fieldOk, headEnd, parseHead, reason } from "
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
 const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
 const CONNECTION_CLOSE = /(^|\n)connection:[^\n]*\bclose\b/i;
+const CONNECTION = /(^|\n)connection:/i;
 
 /** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). False if the port cannot be bound. */
 export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
@@ -73,7 +74,9 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
     h += "Transfer-Encoding: chunked\r\n";
     c.f |= F.RCHUNK;
   }
-  if (c.f & F.CLOSE) h += "Connection: close\r\n";
+  if (hdrs && CONNECTION.test(hdrs)) {
+    /* the handler wrote its own Connection field */
+  } else if (c.f & F.CLOSE) h += "Connection: close\r\n";
   else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
   h += "\r\n";
   const hb = c.mgr.hal.codec.bytes(h);
@@ -90,10 +93,10 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
       all.set(body, hb.length);
       queue(c, all);
     }
-    c.rl = 0;
   } else queue(c, hb);
-  if (!c.rl) {
-    if (body || none || len === 0) c.f |= F.RLAST;
+  if (body || !len) {
+    c.rl = 0;
+    c.f |= F.RLAST;
   }
   checkDone(c);
   return true;
@@ -245,11 +248,12 @@ function serve(c: Conn, now: number): void {
       while (k < rx.n && (b[k] === 10 || (b[k] === 13 && k + 1 < rx.n && b[k + 1] === 10))) k += b[k] === 13 ? 2 : 1;
       if (k) ioDel(rx, 0, k);
       if (!rx.n || (rx.n === 1 && b[0] === 13)) {
-        c.t0 = c.hs = 0;
+        c.t0 = -1;
+        c.hs = 0;
         if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
         break;
       }
-      if (!c.t0) c.t0 = now;
+      if (c.t0 < 0) c.t0 = now;
       const end = headEnd(b, rx.n, c.hs);
       // RFC 9112 §3: the request line alone may not exceed maxLine (CR excluded).
       const lf = b.indexOf(10);
@@ -317,7 +321,8 @@ function serve(c: Conn, now: number): void {
       if (!c.id) return;
     }
     ioDel(rx, 0, c.hl + (stream ? 0 : c.bn));
-    c.hl = c.bn = c.t0 = 0;
+    c.hl = c.bn = 0;
+    c.t0 = -1;
   }
   // Room was made in rx while the HAL still holds input: read it on another pass.
   if (c.id && c.f & F.READABLE && rx.n < rx.b.length) sched(c.mgr);
@@ -413,7 +418,7 @@ function deadlines(c: Conn, now: number): void {
   }
   const lim = c.mgr.lim;
   let dl = 0;
-  if (c.t0 && !(c.f & F.DELIV) && !(c.f & F.RESP && !(c.f & F.HDRS))) {
+  if (c.t0 >= 0 && !(c.f & F.DELIV) && !(c.f & F.RESP && !(c.f & F.HDRS))) {
     const hdr = !(c.f & F.HDRS);
     const d = c.t0 + (hdr ? lim.hdrMs : lim.bodyMs);
     if (now >= d) return reject(c, 408, hdr ? "header section not received in time" : "request body not received in time");

@@ -92,8 +92,8 @@ export class Conn {
   wt = 0;
   /** HTTP state (owned by httpd.ts). */
   hm: HttpMsg | null = null;
-  /** HTTP: current request's first byte time, header length, body length/left, scan position, request id, response left, deadline. */
-  t0 = 0;
+  /** HTTP: current request's first byte time (-1: none yet), header length, body length/left, scan position, request id, response left, deadline. */
+  t0 = -1;
   hl = 0;
   bl = 0;
   bn = 0;
@@ -251,7 +251,8 @@ export function connFree(c: Conn, err: number): void {
   c.src = null;
   c.so = 0;
   c.wq.length = 0;
-  c.dl = c.t0 = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = 0;
+  c.dl = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = 0;
+  c.t0 = -1;
   void err;
 }
 
