@@ -1,0 +1,28 @@
+/** Generic ESP32 DevKit (ESP32-WROOM/WROVER without PSRAM use) running Espruino 2v29. */
+import type { Board } from './types';
+import { limits } from '../src/opts';
+
+/**
+ * Sizing. Memory: 16 383 JsVars of 14 bytes. Sockets: lwIP has 10
+ * (CONFIG_LWIP_MAX_SOCKETS) for everything: the HTTP listener, the built-in
+ * TelnetServer's listener and its session, and one spare so a client beyond
+ * the pool can still be accepted and answered 503 — 6 left for the pool.
+ */
+export const board: Board = {
+  name: 'esp32',
+  title: 'ESP32 DevKit',
+  jsvars: 16383,
+  limits: limits({ slots: 6, rxSize: 2048, txSize: 2048 }),
+  httpPort: 80,
+  radio: 'esp32',
+  storage: { size: 224 * 4096 },
+  bundleBudget: 65536,
+  espruino: {
+    info: {
+      id: 'ESP32',
+      builtin_modules: ['timer', 'Flash', 'Storage', 'heatshrink', 'fs', 'net', 'dgram', 'tls', 'http', 'NetworkJS', 'Wifi', 'TelnetServer', 'crypto', 'neopixel'],
+      default_console_baudrate: 115200,
+    },
+    chip: { family: 'ESP32_IDF4', saved_code: { address: 3276800, page_size: 4096, pages: 224, flash_available: 1344 } },
+  },
+};

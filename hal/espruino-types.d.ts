@@ -1,0 +1,86 @@
+/**
+ * The slice of the Espruino 2v29 API that hal/espruino.ts uses, as plain
+ * exported types: nothing here is ambient, so no Espruino global leaks into
+ * Node code (tests, tools) that shares the hal/ folder. Shapes follow
+ * ../shared/ESPRUINO.md (measured) and the interpreter's documentation.
+ */
+
+/** A TCP socket from `require("net")`: strings only, no backpressure (`write` appends to an unbounded buffer). */
+export interface EspSocket {
+  /** Appends to the socket's send buffer; a Uint8Array would be sent as the text "65,66,67". */
+  write(data: string): boolean;
+  /** Flush what was written, then close. There is no `destroy()`. */
+  end(data?: string): void;
+  on(ev: 'data', fn: (d: string) => void): void;
+  on(ev: 'drain' | 'end', fn: () => void): void;
+  on(ev: 'close', fn: (hadError: boolean) => void): void;
+  on(ev: 'error', fn: (e: { code: number; message: string }) => void): void;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/** A listening server from `net.createServer`. */
+export interface EspServer {
+  listen(port: number): EspServer;
+  close(): void;
+}
+
+/** `require("net")`. */
+export interface EspNet {
+  createServer(onConnect: (s: EspSocket) => void): EspServer;
+  /** On the Linux build a failed connect throws synchronously; on ESP32 it arrives as an `error` event. */
+  connect(opts: { host: string; port: number }, onConnect: () => void): EspSocket;
+}
+
+/** `require("Storage")`. Names longer than 28 characters are silently truncated. */
+export interface EspStorage {
+  write(name: string, data: string, offset?: number, size?: number): boolean;
+  /** A memory-mapped view of the file's bytes (no copy), or undefined. */
+  readArrayBuffer(name: string): ArrayBuffer | undefined;
+  /** The file as a (memory-mapped) string, or undefined. */
+  read(name: string): string | undefined;
+  erase(name: string): void;
+  list(): string[];
+  getFree(): number;
+}
+
+/** One access point as `Wifi.scan` reports it. */
+export interface EspAp {
+  ssid: string;
+  rssi: number;
+  channel: number;
+  authMode: string;
+}
+
+/** `require("Wifi")` (ESP32). */
+export interface EspWifi {
+  scan(cb: (err: unknown, list?: EspAp[]) => void): void;
+  connect(ssid: string, opts: { password: string }, cb: (err: unknown) => void): void;
+  disconnect(cb?: () => void): void;
+  startAP(ssid: string, opts: { password?: string; authMode: string }, cb: (err: unknown) => void): void;
+  getStatus(): { station?: string; ap?: string };
+  getDetails(): { ssid?: string };
+  getIP(): { ip?: string };
+  getAPIP(): { ip?: string };
+}
+
+/** The `E` object: native byte/string conversion. */
+export interface EspE {
+  /** Bytes as a string of char codes 0-255; undefined when memory is short. */
+  toString(u8: Uint8Array): string | undefined;
+  toUint8Array(s: string): Uint8Array;
+}
+
+/** The interpreter's globals the HAL uses; tests and hosts may supply their own. */
+export interface EspEnv {
+  /** The interpreter's `require`: throws when a module is absent (the Linux build has no `Wifi`). */
+  require(name: string): unknown;
+  E: EspE;
+  /** Seconds, float; wall-clock (jumps when the time is set). */
+  getTime(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** `process.memory()`: runs a garbage collection first. */
+  memory(): { usage: number; total: number };
+  log(line: string): void;
+}

@@ -1,0 +1,593 @@
+/**
+ * hal/espruino.ts on Node: a fake interpreter environment (string-only
+ * sockets that refuse anything but strings, a stepped clock, fake E, Storage
+ * and Wifi modules) injected through espruinoHal's `env` parameter.
+ */
+import { espruinoHal, PIECE } from '../hal/espruino';
+import type { EspEnv } from '../hal/espruino-types';
+import { SockErr } from '../hal/hal';
+import type { Hal, Sock, SockHandler, WifiNet } from '../hal/hal';
+import { simRadio, SCAN_MS, JOIN_MS } from '../hal/radio-sim';
+import { board as esp32 } from '../boards/esp32';
+import { board as linux } from '../boards/linux';
+import type { Board } from '../boards/types';
+
+type Fn = (...a: any[]) => void;
+
+/** An interpreter socket: records what is written, refuses non-strings like the real one would mangle them. */
+class FakeSocket {
+  written: string[] = [];
+  ended = 0;
+  handlers: Record<string, Fn[]> = {};
+  remoteAddress = '10.0.0.2';
+  remotePort = 50123;
+  on(ev: string, fn: Fn) {
+    (this.handlers[ev] = this.handlers[ev] || []).push(fn);
+  }
+  write(d: unknown) {
+    if (typeof d !== 'string') throw new Error('socket.write given ' + Object.prototype.toString.call(d) + ': would send "65,66,67"');
+    this.written.push(d);
+    return false;
+  }
+  end() {
+    this.ended++;
+  }
+  emit(ev: string, ...a: unknown[]) {
+    for (const fn of this.handlers[ev] || []) fn(...a);
+  }
+}
+
+const latin1 = (u8: Uint8Array) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString('latin1');
+const bytesOf = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+
+/** A fake interpreter: timers run only when the test advances time. */
+function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]; refuse?: boolean } = {}) {
+  let t = 1000.5; // seconds, like getTime() some time after boot
+  let nextId = 1;
+  const timers: { id: number; at: number; fn: () => void }[] = [];
+  const servers: { port: number; onConnect: (s: FakeSocket) => void; closed: boolean }[] = [];
+  const outgoing: { sock: FakeSocket; cb: () => void; host: string; port: number }[] = [];
+  const logs: string[] = [];
+  const e = { oom: false };
+  const net = {
+    createServer(onConnect: (s: FakeSocket) => void) {
+      const srv = { port: 0, onConnect, closed: false };
+      return {
+        listen(port: number) {
+          if ((opts.busyPorts || []).indexOf(port) >= 0) throw new Error('Unable to create socket');
+          srv.port = port;
+          servers.push(srv);
+        },
+        close() {
+          srv.closed = true;
+        },
+      };
+    },
+    connect(o: { host: string; port: number }, cb: () => void) {
+      if (opts.refuse) throw new Error('Unable to connect');
+      const sock = new FakeSocket();
+      outgoing.push({ sock, cb, host: o.host, port: o.port });
+      return sock;
+    },
+  };
+  const modules: Record<string, unknown> = { net, ...(opts.modules || {}) };
+  const env: EspEnv = {
+    require(name: string) {
+      if (!(name in modules)) throw new Error('Module ' + name + ' not found');
+      return modules[name];
+    },
+    E: {
+      toString(u8: Uint8Array) {
+        if (!(u8 instanceof Uint8Array)) throw new Error('E.toString expects bytes here');
+        return e.oom ? undefined : latin1(u8);
+      },
+      toUint8Array: bytesOf,
+    },
+    getTime: () => t,
+    setTimeout(fn: () => void, ms: number) {
+      const id = nextId++;
+      timers.push({ id, at: t * 1000 + ms, fn });
+      return id;
+    },
+    clearTimeout(id: unknown) {
+      if (id === undefined) throw new Error('clearTimeout() with no id clears every timer on Espruino');
+      const i = timers.findIndex((x) => x.id === id);
+      if (i < 0) throw new Error('Unknown Timeout');
+      timers.splice(i, 1);
+    },
+    memory: () => ({ usage: 1234, total: 16383 }),
+    log: (l: string) => logs.push(l),
+  };
+  return {
+    env,
+    e,
+    servers,
+    outgoing,
+    logs,
+    timers,
+    /** Move time on by `ms`, running the timers that fall due, in order. */
+    advance(ms: number) {
+      const end = t * 1000 + ms;
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at || a.id - b.id);
+        if (!timers.length || timers[0].at > end) break;
+        const tm = timers.shift()!;
+        t = Math.max(t, tm.at / 1000);
+        tm.fn();
+      }
+      t = end / 1000;
+    },
+    setTime(s: number) {
+      t = s;
+    },
+    /** A client connects to the server on `port`: the interpreter socket behind it. */
+    accept(port: number) {
+      const srv = servers.filter((s) => s.port === port && !s.closed)[0];
+      const sock = new FakeSocket();
+      srv.onConnect(sock);
+      return sock;
+    },
+  };
+}
+
+/** A handler that records what the HAL tells the core. */
+function recorder() {
+  const ev: string[] = [];
+  const h: SockHandler = {
+    readable: () => ev.push('readable'),
+    writable: () => ev.push('writable'),
+    closed: (err: number) => ev.push('closed ' + err),
+  };
+  return { ev, h };
+}
+
+/** A HAL over a fake env with one accepted socket. */
+function accepted(board: Board = esp32, modules: Record<string, unknown> = {}) {
+  const f = fakeEnv({ modules });
+  const hal = espruinoHal(board, f.env);
+  const r = recorder();
+  let sock: Sock | null = null;
+  hal.net.listen(80, (s) => {
+    sock = s;
+    return r.h;
+  }, () => {
+    throw new Error('listen failed');
+  });
+  const raw = f.accept(80);
+  return { f, hal, r, raw, sock: sock! as Sock };
+}
+
+const pattern = (n: number) => {
+  const u8 = new Uint8Array(n);
+  for (let i = 0; i < n; i++) u8[i] = (i * 7 + 3) & 255;
+  return u8;
+};
+
+describe('espruino HAL: writing', () => {
+  it('hands the interpreter one string piece of at most 536 bytes, then takes nothing until drain', () => {
+    const { raw, sock } = accepted();
+    const src = pattern(2000);
+    expect(sock.write(src, 0, 2000)).toBe(PIECE);
+    expect(PIECE).toBe(536);
+    expect(raw.written).toHaveLength(1);
+    expect(typeof raw.written[0]).toBe('string');
+    expect(raw.written[0].length).toBe(536);
+    expect(sock.write(src, 536, 1464)).toBe(0);
+    expect(raw.written).toHaveLength(1);
+  });
+
+  it('turns each drain into one writable(), and the pieces reassemble to the bytes offered', () => {
+    const { raw, sock, r } = accepted();
+    const src = pattern(2000);
+    let off = 0;
+    off += sock.write(src, off, src.length - off);
+    for (let guard = 0; off < src.length && guard < 10; guard++) {
+      const before = r.ev.length;
+      raw.emit('drain');
+      expect(r.ev.slice(before)).toEqual(['writable']);
+      const n = sock.write(src, off, src.length - off);
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThanOrEqual(536);
+      expect(sock.write(src, off + n, src.length - off - n)).toBe(0);
+      off += n;
+    }
+    expect(raw.written.map((s) => s.length)).toEqual([536, 536, 536, 392]);
+    expect(bytesOf(raw.written.join(''))).toEqual(src);
+  });
+
+  it('ignores a drain with no piece in flight (no spurious writable)', () => {
+    const { raw, r } = accepted();
+    raw.emit('drain');
+    expect(r.ev).toEqual([]);
+  });
+
+  it('never calls writable() from inside write()', () => {
+    const { sock, r } = accepted();
+    sock.write(pattern(10), 0, 10);
+    sock.write(pattern(10), 0, 10);
+    expect(r.ev).toEqual([]);
+  });
+
+  it('carries every byte value 0-255 in both directions', () => {
+    const { raw, sock } = accepted();
+    const all = new Uint8Array(256).map((_, i) => i);
+    sock.write(all, 0, 256);
+    expect(bytesOf(raw.written[0])).toEqual(all);
+    raw.emit('data', latin1(all));
+    const dst = new Uint8Array(300);
+    expect(sock.read(dst, 10, 290)).toBe(256);
+    expect(dst.subarray(10, 266)).toEqual(all);
+  });
+
+  it('takes nothing when the interpreter has no memory for the string, and offers writable() again later', () => {
+    const { f, raw, sock, r } = accepted();
+    f.e.oom = true;
+    expect(sock.write(pattern(100), 0, 100)).toBe(0);
+    expect(raw.written).toHaveLength(0);
+    f.e.oom = false;
+    expect(r.ev).toEqual([]);
+    f.advance(100);
+    expect(r.ev).toEqual(['writable']);
+    expect(sock.write(pattern(100), 0, 100)).toBe(100);
+  });
+});
+
+describe('espruino HAL: reading', () => {
+  it('queues received strings and copies them across string boundaries into the caller’s buffer', () => {
+    const { raw, sock, r } = accepted();
+    raw.emit('data', 'GET / HT');
+    raw.emit('data', 'TP/1.1\r\n\r\n');
+    expect(r.ev).toEqual(['readable', 'readable']);
+    const dst = new Uint8Array(64);
+    expect(sock.read(dst, 0, 5)).toBe(5);
+    expect(latin1(dst.subarray(0, 5))).toBe('GET /');
+    expect(sock.read(dst, 5, 64 - 5)).toBe(13);
+    expect(latin1(dst.subarray(0, 18))).toBe('GET / HTTP/1.1\r\n\r\n');
+    expect(sock.read(dst, 0, 64)).toBe(0);
+  });
+
+  it('returns -1 after end, once every queued byte was read', () => {
+    const { raw, sock, r } = accepted();
+    raw.emit('data', 'abc');
+    raw.emit('end');
+    expect(r.ev).toEqual(['readable', 'readable']);
+    const dst = new Uint8Array(2);
+    expect(sock.read(dst, 0, 2)).toBe(2);
+    expect(sock.read(dst, 0, 2)).toBe(1);
+    expect(sock.read(dst, 0, 2)).toBe(-1);
+    expect(sock.read(dst, 0, 2)).toBe(-1);
+  });
+
+  it('cuts off a peer that queues more than the socket may hold, with closed(Other)', () => {
+    const { raw, sock, r } = accepted();
+    const chunk = 'x'.repeat(536);
+    const max = Math.max(2 * esp32.limits.rxSize, 4 * 536);
+    let sent = 0;
+    while (sent + 536 <= max) {
+      raw.emit('data', chunk);
+      sent += 536;
+    }
+    expect(r.ev.every((e) => e === 'readable')).toBe(true);
+    raw.emit('data', chunk);
+    expect(r.ev[r.ev.length - 1]).toBe('closed ' + SockErr.Other);
+    expect(raw.ended).toBe(1);
+    raw.emit('data', chunk);
+    raw.emit('close', false);
+    expect(r.ev.filter((e) => e.startsWith('closed'))).toHaveLength(1);
+    expect(sock.read(new Uint8Array(10), 0, 10)).toBe(0);
+  });
+});
+
+describe('espruino HAL: closing and errors', () => {
+  it('reports a reset (-9) as closed(Reset) once; the close that follows is not reported', () => {
+    const { raw, r } = accepted();
+    raw.emit('error', { code: -9, message: 'connection reset' });
+    raw.emit('end');
+    raw.emit('close', true);
+    expect(r.ev).toEqual(['closed ' + SockErr.Reset]);
+  });
+
+  it('reports data lost to a peer close (-8, unsent data) as a reset', () => {
+    const { raw, r } = accepted();
+    raw.emit('error', { code: -8, message: 'unsent data' });
+    expect(r.ev).toEqual(['closed ' + SockErr.Reset]);
+  });
+
+  it('reports any other socket error as closed(Other)', () => {
+    const { raw, r } = accepted();
+    raw.emit('error', { code: -3, message: 'timeout' });
+    expect(r.ev).toEqual(['closed ' + SockErr.Other]);
+  });
+
+  it('reports an orderly close as end (read -1) then closed(None)', () => {
+    const { raw, sock, r } = accepted();
+    raw.emit('end');
+    expect(sock.read(new Uint8Array(4), 0, 4)).toBe(-1);
+    raw.emit('close', false);
+    expect(r.ev).toEqual(['readable', 'closed ' + SockErr.None]);
+  });
+
+  it('close() ends the interpreter socket (which flushes) and no callback follows', () => {
+    const { raw, sock, r } = accepted();
+    sock.write(pattern(10), 0, 10);
+    sock.close();
+    expect(raw.ended).toBe(1);
+    raw.emit('data', 'more input is discarded');
+    raw.emit('drain');
+    raw.emit('end');
+    raw.emit('error', { code: -9, message: 'reset' });
+    raw.emit('close', true);
+    expect(r.ev).toEqual([]);
+    sock.close();
+    expect(raw.ended).toBe(1);
+    expect(sock.write(pattern(10), 0, 10)).toBe(0);
+  });
+
+  it('shutdown() with a piece in flight ends the socket only after that piece drained', () => {
+    const { raw, sock, r } = accepted();
+    sock.write(pattern(100), 0, 100);
+    sock.shutdown();
+    expect(raw.ended).toBe(0);
+    expect(sock.write(pattern(10), 0, 10)).toBe(0);
+    raw.emit('drain');
+    expect(raw.ended).toBe(1);
+    expect(r.ev).toEqual([]);
+    raw.emit('data', 'the peer may still talk until the close lands');
+    raw.emit('close', false);
+    expect(r.ev).toEqual(['readable', 'closed ' + SockErr.None]);
+  });
+
+  it('shutdown() with nothing in flight ends the socket at once', () => {
+    const { raw, sock } = accepted();
+    sock.shutdown();
+    sock.shutdown();
+    expect(raw.ended).toBe(1);
+  });
+
+  it('names the peer as ip:port', () => {
+    const { sock } = accepted();
+    expect(sock.peer).toBe('10.0.0.2:50123');
+  });
+});
+
+describe('espruino HAL: listening and connecting', () => {
+  it('ends a socket the core refuses (accept returns null)', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    hal.net.listen(80, () => null, () => undefined);
+    const raw = f.accept(80);
+    expect(raw.ended).toBe(1);
+  });
+
+  it('returns null for a port it cannot bind and reports InUse later, not from inside listen()', () => {
+    const f = fakeEnv({ busyPorts: [80] });
+    const hal = espruinoHal(esp32, f.env);
+    const errs: number[] = [];
+    expect(hal.net.listen(80, () => null, (c) => errs.push(c))).toBeNull();
+    expect(errs).toEqual([]);
+    f.advance(0);
+    expect(errs).toEqual([SockErr.InUse]);
+  });
+
+  it('closes the interpreter server when the listener closes', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const l = hal.net.listen(80, () => null, () => undefined)!;
+    l.close();
+    expect(f.servers[0].closed).toBe(true);
+  });
+
+  it('connect: nothing is taken before the connect callback, which is the first writable()', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const r = recorder();
+    const s = hal.net.connect('192.168.1.10', 1883, r.h)!;
+    expect(f.outgoing[0]).toMatchObject({ host: '192.168.1.10', port: 1883 });
+    expect(s.write(pattern(5), 0, 5)).toBe(0);
+    f.outgoing[0].cb();
+    expect(r.ev).toEqual(['writable']);
+    expect(s.write(pattern(5), 0, 5)).toBe(5);
+  });
+
+  it('connect: an error before the connection exists is closed(Refused)', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const r = recorder();
+    hal.net.connect('10.9.9.9', 80, r.h);
+    f.outgoing[0].sock.emit('error', { code: -11, message: 'no connection' });
+    f.outgoing[0].sock.emit('close', true);
+    expect(r.ev).toEqual(['closed ' + SockErr.Refused]);
+  });
+
+  it('connect: a synchronous throw (the Linux build) is reported as closed(Refused) from a timer', () => {
+    const f = fakeEnv({ refuse: true });
+    const hal = espruinoHal(linux, f.env);
+    const r = recorder();
+    const s = hal.net.connect('127.0.0.1', 1, r.h);
+    expect(s).not.toBeNull();
+    expect(r.ev).toEqual([]);
+    f.advance(0);
+    expect(r.ev).toEqual(['closed ' + SockErr.Refused]);
+    s!.close();
+  });
+});
+
+/** A fake Storage module holding files as latin1 strings. */
+function fakeStorage() {
+  const files: Record<string, string> = {};
+  return {
+    files,
+    write(name: string, data: string, offset?: number, size?: number) {
+      if (typeof data !== 'string') throw new Error('fake Storage takes strings');
+      const n = name.substr(0, 28);
+      if (!offset) files[n] = size ? (data + '\xff'.repeat(size)).substr(0, size) : data;
+      else files[n] = files[n].substr(0, offset) + data + files[n].substr(offset + data.length);
+      return true;
+    },
+    readArrayBuffer(name: string) {
+      const s = files[name];
+      return s === undefined ? undefined : bytesOf(s).buffer;
+    },
+    read: (name: string) => files[name],
+    erase(name: string) {
+      delete files[name];
+    },
+    list: () => Object.keys(files),
+    getFree: () => 917504 - Object.keys(files).reduce((a, k) => a + files[k].length, 0),
+  };
+}
+
+describe('espruino HAL: storage, memory, clock, codec', () => {
+  it('has no storage where require("Storage") throws', () => {
+    const f = fakeEnv();
+    expect(espruinoHal(esp32, f.env).storage).toBeUndefined();
+  });
+
+  it('writes bytes as strings, reads them back as bytes, and refuses names the interpreter would truncate', () => {
+    const st = fakeStorage();
+    const hal = espruinoHal(esp32, fakeEnv({ modules: { Storage: st } }).env);
+    const s = hal.storage!;
+    const data = pattern(300);
+    expect(s.write('cfg.json', data.subarray(0, 100), 0, 300)).toBe(true);
+    expect(s.write('cfg.json', data.subarray(100), 100, 0)).toBe(true);
+    expect(s.read('cfg.json')).toEqual(data);
+    expect(s.write('a'.repeat(29), data, 0, 0)).toBe(false);
+    expect(s.read('a'.repeat(29))).toBeNull();
+    expect(s.read('missing')).toBeNull();
+    expect(s.list('cfg')).toEqual(['cfg.json']);
+    expect(s.list('')).toEqual(['cfg.json']);
+    expect(s.erase('missing')).toBe(false);
+    expect(s.erase('cfg.json')).toBe(true);
+    expect(s.list('')).toEqual([]);
+    expect(s.free()).toBe(917504);
+  });
+
+  it('maps process.memory() to used/total JsVars', () => {
+    const hal = espruinoHal(esp32, fakeEnv().env);
+    expect(hal.mem.usage()).toEqual({ used: 1234, total: 16383, unit: 'jsvars' });
+  });
+
+  it('counts milliseconds from getTime(), and absorbs the clock being set backwards or years ahead', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const t0 = hal.clock.now();
+    f.advance(250);
+    expect(hal.clock.now() - t0).toBeCloseTo(250, 6);
+    f.setTime(1.7e9); // SNTP sets the wall clock
+    expect(hal.clock.now() - t0).toBeCloseTo(250, 6);
+    f.advance(1000);
+    expect(hal.clock.now() - t0).toBeCloseTo(1250, 6);
+    f.setTime(5);
+    expect(hal.clock.now() - t0).toBeCloseTo(1250, 6);
+  });
+
+  it('runs after() once, cancels it, and cancel() of a spent or zero handle is harmless', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const ran: string[] = [];
+    const a = hal.clock.after(100, () => ran.push('a'));
+    const b = hal.clock.after(100, () => ran.push('b'));
+    hal.clock.soon(() => ran.push('soon'));
+    hal.clock.cancel(b);
+    f.advance(100);
+    expect(ran).toEqual(['soon', 'a']);
+    hal.clock.cancel(a);
+    hal.clock.cancel(0);
+    expect(typeof a).toBe('number');
+  });
+
+  it('converts with E: str() of a range, bytes() of a string', () => {
+    const hal = espruinoHal(esp32, fakeEnv().env);
+    const u8 = bytesOf('hello world');
+    expect(hal.codec.str(u8, 6, 11)).toBe('world');
+    expect(hal.codec.str(u8, 3, 3)).toBe('');
+    expect(hal.codec.bytes('\x00\xff')).toEqual(new Uint8Array([0, 255]));
+  });
+});
+
+describe('espruino HAL: the radio', () => {
+  const scan = (hal: Hal, f: ReturnType<typeof fakeEnv>, ms: number) => {
+    const got: [string | null, WifiNet[] | null][] = [];
+    hal.wifi!.scan((err, list) => got.push([err, list]));
+    f.advance(ms);
+    return got;
+  };
+
+  it('uses the simulated radio where the interpreter has no Wifi module (the Linux build)', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    expect(f.logs.join()).toMatch(/simulated radio/);
+    const got: unknown[] = [];
+    hal.wifi!.scan((err, list) => got.push([err, list]));
+    f.advance(SCAN_MS - 1);
+    expect(got).toEqual([]);
+    f.advance(1);
+    expect(got).toHaveLength(1);
+    const [err, list] = got[0] as [null, WifiNet[]];
+    expect(err).toBeNull();
+    expect(list.length).toBeGreaterThan(2);
+    expect(list[0]).toEqual({ ssid: expect.any(String), rssi: expect.any(Number), channel: expect.any(Number), auth: expect.any(String) });
+  });
+
+  it('does not even require Wifi when the board says sim', () => {
+    const asked: string[] = [];
+    const f = fakeEnv();
+    const req = f.env.require;
+    f.env.require = (n: string) => {
+      asked.push(n);
+      return req(n);
+    };
+    espruinoHal(linux, f.env);
+    expect(asked).not.toContain('Wifi');
+  });
+
+  it('wraps the Wifi module: scan results mapped, one scan at a time, a hung scan times out', () => {
+    let cb: ((err: unknown, list?: unknown[]) => void) | null = null;
+    const wifi = {
+      scan: (c: typeof cb) => (cb = c),
+      getStatus: () => ({ station: 'connected' }),
+      getDetails: () => ({ ssid: 'home' }),
+      getIP: () => ({ ip: '192.168.1.5' }),
+      getAPIP: () => ({ ip: '192.168.4.1' }),
+    };
+    const f = fakeEnv({ modules: { Wifi: wifi } });
+    const hal = espruinoHal(esp32, f.env);
+    const got: unknown[] = [];
+    hal.wifi!.scan((err, list) => got.push([err, list]));
+    hal.wifi!.scan((err, list) => got.push([err, list]));
+    f.advance(0);
+    expect(got).toEqual([['busy', null]]);
+    cb!(null, [{ ssid: 'home', rssi: -50, channel: 6, authMode: 'wpa2', mac: 'aa' }]);
+    expect(got[1]).toEqual([null, [{ ssid: 'home', rssi: -50, channel: 6, auth: 'wpa2' }]]);
+    expect(hal.wifi!.status()).toEqual({ sta: 'connected', ssid: 'home', ip: '192.168.1.5', apIp: '192.168.4.1' });
+    // A scan whose callback never comes ends at its deadline; a late callback is ignored.
+    const late = scan(hal, f, 20000);
+    expect(late).toEqual([['timeout', null]]);
+    cb!(null, []);
+    expect(late).toHaveLength(1);
+  });
+
+  it('simulated radio: joins with the right password only, and refuses a short AP password', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(linux, f.env);
+    const radio = simRadio(hal.clock);
+    const out: (string | null)[] = [];
+    radio.connect('espweb-lab', 'wrong', (e) => out.push(e));
+    f.advance(JOIN_MS);
+    expect(out).toEqual(['bad_password']);
+    radio.connect('espweb-lab', 'espruino', (e) => out.push(e));
+    expect(radio.status().sta).toBe('connecting');
+    f.advance(JOIN_MS);
+    expect(out[1]).toBeNull();
+    expect(radio.status()).toMatchObject({ sta: 'connected', ssid: 'espweb-lab' });
+    radio.connect('nowhere', '', (e) => out.push(e));
+    f.advance(JOIN_MS);
+    expect(out[2]).toBe('no_ap_found');
+    radio.startAP('espweb-setup', 'short', (e) => out.push(e));
+    radio.startAP('espweb-setup', '', (e) => out.push(e));
+    expect(out).toHaveLength(3);
+    f.advance(1000);
+    expect(out.slice(3)).toEqual(['bad_password', null]);
+    expect(radio.status().apIp).toBe('192.168.4.1');
+  });
+});
