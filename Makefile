@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= esp32
 NPM_STAMP := node_modules/.stamp-install
 
-.PHONY: all test typecheck unit run bundle bundles size flash flash-dry bench clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-dry bench clean
 
 all: test
 
@@ -21,8 +21,24 @@ typecheck: $(NPM_STAMP)
 unit: $(NPM_STAMP)
 	npx jest $(JEST_ARGS)
 
+## bundle: one board's bundle, dist/$(BOARD)/app.js (+ app.js.map): tsc ES5 -> esbuild -> terser (tools/build.mjs).
+bundle: $(NPM_STAMP)
+	node tools/build.mjs --board $(BOARD)
+
+## bundles: every board profile in boards/.
+bundles: $(NPM_STAMP)
+	node tools/build.mjs --all
+
+## compat: every board bundle parses and runs under what Espruino 2v29 supports (tools/compat.mjs).
+compat: bundles
+	node tools/compat.mjs --boards
+
+## size: minified size of the core (16 KB budget) and of each board bundle (tools/size.mjs).
+size: bundles
+	node tools/size.mjs
+
 ## test: everything CI runs.
-test: typecheck unit
+test: typecheck compat size unit
 
 clean:
 	rm -rf dist build coverage .data

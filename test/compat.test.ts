@@ -1,0 +1,156 @@
+/**
+ * The Espruino compatibility checker (tools/compat.mjs), rule by rule: each
+ * rule rejects a small bad input and accepts the nearest good one. The
+ * checker is an ES module, so the cases run through it in one child process.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+
+const ROOT = resolve(__dirname, '..');
+const COMPAT = join(ROOT, 'tools', 'compat.mjs');
+
+interface Violation {
+  line: number;
+  col: number;
+  rule: string;
+  message: string;
+}
+
+/** rule → [inputs it rejects, inputs that pass the whole check]. */
+const rules: [string, string[], string[]][] = [
+  ['destructuring', ['var {a} = o;', 'var [a, b] = o;', 'function f({ x }) {}'], ['var a = o.a, b = o[1];']],
+  ['spread', ['f(...a);', 'var a = [...b];', 'var o = { ...p };'], ['f.apply(void 0, a);', 'var a = b.concat([]);']],
+  ['rest', ['function f(...r) {}', 'var [a, ...r] = x;'], ['function f() { var r = Array.prototype.slice.call(arguments); }']],
+  ['default-param', ['function f(a = 1) {}'], ['function f(a) { if (a === void 0) a = 1; }']],
+  ['generator', ['function* g() { yield 1; }'], ['function g() { return 1; }']],
+  ['async', ['async function f() {}', 'var f = async () => 1;', 'async function f() { await p; }'], ['function f() { return p.then(g); }']],
+  ['label', ['a: for (;;) { break a; }', 'x: for (;;) { for (;;) { continue x; } }'], ['for (;;) { if (d) break; continue; }']],
+  [
+    'extends-builtin',
+    [
+      'class E extends Error {}',
+      'var E = (function (_super) { function E() {} __extends(E, _super); return E; })(Error);',
+      '!function(t){function n(){}return e(n,t),n}(TypeError);',
+    ],
+    ['class A {} class B extends A {}', 'var B = (function (_super) { function B() {} __extends(B, _super); return B; })(Base);'],
+  ],
+  ['tagged-template', ['f`x${1}`;'], ['var s = `x${1}`;']],
+  ['optional-chaining', ['a?.b;', 'f?.();'], ['a && a.b;', 'a ?? b;']],
+  ['exponent', ['a ** 2;', 'a **= 2;'], ['Math.pow(a, 2);']],
+  ['bigint', ['var x = 10n;'], ['var x = 10;']],
+  ['array-hole', ['var a = [1, , 2];', 'var a = [, 1];'], ['var a = [1, void 0, 2];', 'var a = [1, 2,];']],
+  ['for-of', ['for (var x of a) {}'], ['for (var i = 0; i < a.length; i++) {}', 'for (var k in o) {}']],
+  ['computed-key', ['var o = { [k]: 1 };', 'class A { [k]() {} }'], ['var o = {}; o[k] = 1;']],
+  ['class-field', ['class A { x = 1; }', 'class A { static { } }'], ['class A { constructor() { this.x = 1; } static m() {} get y() { return 1; } }']],
+  ['meta-property', ['function F() { return new.target; }'], ['function F() { return this instanceof F; }']],
+  ['import', ['import("x");'], ['require("Storage");']],
+  ['logical-assignment', ['x ??= 1;', 'x ||= 1;'], ['x = x ?? 1;']],
+  ['numeric-separator', ['var n = 1_000;'], ['var n = 1000;']],
+  ['loop-binding', ['for (let i = 0; i < 3; i++) fs.push(function () { return i; });'], ['for (let i = 0; i < 3; i++) n += i;', 'for (var i = 0; i < 3; i++) g(i);']],
+  ['regex', ['/(?<=a)b/;', '/(?<n>a)/;', '/\\u0041/;', '/a/y;', '/a/u;', '/\\p{L}/u;'], ['/a(?=b)/gim;', '/\\x41/;']],
+  [
+    'global',
+    [
+      'new Map();', 'new Set();', 'new WeakMap();', 'Symbol.iterator;', 'new Proxy(a, {});', 'Reflect.get(a, b);',
+      'new TextEncoder();', 'new TextDecoder();', 'Buffer.from(s);', 'Array.from(x);', 'Array.of(1);', 'Object.freeze(o);',
+      'Object.seal(o);', 'Object.is(a, b);', 'Number.isInteger(1);', 'Math.trunc(1);', 'Math.sign(1);', 'Math.imul(1, 2);',
+      'Promise.race([]);', 'Promise.allSettled([]);', 'Uint8Array.from(a);', 'new RangeError("x");', 'process.env.HOME;',
+    ],
+    [
+      'typeof Map === "function";', 'var Map = 1; new Map();', 'function f(Set) { return new Set(); }', 'Math.floor(1.5);',
+      'Object.assign({}, o);', 'Promise.all([]);', 'new Uint8Array(4);', 'process.memory();', 'process.env.VERSION;', 'E.toString(u);',
+    ],
+  ],
+  ['method', ['p.finally(f);', 'a.flat();', 'a.flatMap(f);', 'a.at(-1);'], ['p.then(f).catch(g);', 'a.indexOf(1);']],
+  ['require', ['require("./x");', 'require("events");', 'require(name);'], ['require("net");', 'require("Storage");', 'require("Wifi");', 'require("http");']],
+  [
+    'hoisting',
+    [
+      'f(); function f() {}',
+      '(function () { f(); })(); function f() {}',
+      'function a() { b(); } a(); function b() {}',
+      'x = 1; var x;',
+      'var t = o || (o = 1); var o;',
+      'function f() { return v; } f(); var v = 1;',
+      'if (c) { var y = 1; } y;',
+      'switch (a) { case 1: var q = 1; break; case 2: q; }',
+      'var E = (function (_super) { __extends(E, _super); function E() {} return E; })(Base);',
+    ],
+    [
+      'function f() {} f();',
+      'function a() { b(); } function b() {} a();',
+      'function g() { later(); } function later() {}',
+      'var x; x = 1;',
+      'function f() { return v; } var v = 1; f();',
+      'if (c) { var y = 1; y; }',
+      'for (var i = 0; i < 2; i++) {} i;',
+      'var t, o; t = o || (o = 1);',
+    ],
+  ],
+  ['syntax', ['export var a = 1;', 'var a = ;'], ['var a = 1;']],
+];
+
+/** Every input in one list, and where each rule's inputs start in it. */
+const inputs: string[] = [];
+const starts: number[] = rules.map(([, bad, good]) => inputs.push(...bad, ...good) - bad.length - good.length);
+let results: Violation[][];
+
+beforeAll(() => {
+  const script =
+    'import { checkSource } from ' + JSON.stringify('file://' + COMPAT) + ';' +
+    'let s = ""; process.stdin.on("data", (d) => (s += d)); process.stdin.on("end", () => {' +
+    'process.stdout.write(JSON.stringify(JSON.parse(s).map((c) => checkSource(c)))); });';
+  results = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { input: JSON.stringify(inputs) }).toString());
+});
+
+function resultsOf(i: number): { bad: Violation[][]; good: Violation[][] } {
+  const [, bad, good] = rules[i];
+  return { bad: results.slice(starts[i], starts[i] + bad.length), good: results.slice(starts[i] + bad.length, starts[i] + bad.length + good.length) };
+}
+
+describe.each(rules.map((r, i) => [r[0], i, r] as const))('the %s rule', (name, i, rule) => {
+  test('rejects each bad input, naming the rule', () => {
+    const { bad } = resultsOf(i);
+    bad.forEach((vs, i) => {
+      expect({ input: rule[1][i], rules: vs.map((v) => v.rule) }).toEqual({ input: rule[1][i], rules: expect.arrayContaining([name]) });
+    });
+  });
+  test('accepts the good inputs without any violation', () => {
+    const { good } = resultsOf(i);
+    good.forEach((vs, i) => {
+      expect({ input: rule[2][i], violations: vs }).toEqual({ input: rule[2][i], violations: [] });
+    });
+  });
+});
+
+describe('the command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'compat-'));
+
+  test('prints file:line:col: message for each violation and exits 1', () => {
+    const f = join(dir, 'bad.js');
+    writeFileSync(f, 'var a = 1;\nvar m = new Map();\n');
+    const r = spawnSync(process.execPath, [COMPAT, f], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('bad.js:2:13: `Map` does not exist on Espruino');
+  });
+
+  test('exits 0 on a clean file', () => {
+    const f = join(dir, 'good.js');
+    writeFileSync(f, '!function(){var a=[1,void 0];console.log(a.length)}();\n');
+    const r = spawnSync(process.execPath, [COMPAT, f], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('good.js: ok');
+  });
+
+  test('names the original source through a source map', () => {
+    const f = join(dir, 'mapped.js');
+    writeFileSync(f, 'new Map();\n');
+    // One segment: bundle 1:0 comes from src/x.ts line 7 column 3 (0-based 6, 2).
+    writeFileSync(f + '.map', JSON.stringify({ version: 3, sources: ['src/x.ts'], names: [], mappings: 'AAME' }));
+    const r = spawnSync(process.execPath, [COMPAT, f], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('src/x.ts:7:3: `Map` does not exist on Espruino [mapped.js:1:5]');
+  });
+});

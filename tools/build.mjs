@@ -1,0 +1,394 @@
+#!/usr/bin/env node
+/**
+ * TypeScript → one Espruino 2v29 bundle per board: dist/<board>/app.js (+ app.js.map).
+ *
+ *   node tools/build.mjs --board esp32          one board
+ *   node tools/build.mjs --all                  every profile in boards/
+ *   options: --entry firmware/main.ts  --boards-dir boards  --out dist  --build build  --pretty  --quiet
+ *
+ * Why this chain (see ../shared/ESPRUINO.md for the measurements):
+ * 1. tsc 5.9, `--target ES5 --module ES2015 --importHelpers`. TypeScript 7 has
+ *    no ES5 target, and everything ES2015+ (destructuring, spread, default
+ *    parameters, for-of helpers) fails on Espruino; tsc 5.9 is also our type
+ *    checker, so the emitter and the checker agree. CommonJS output fails on
+ *    Espruino (exports assigned above the function declarations), so tsc emits
+ *    ES modules and we bundle them. `tslib` is replaced by
+ *    tools/espruino-helpers.js (no Symbol, no holes, no hoisting reliance).
+ * 2. esbuild bundles the already-ES5 JavaScript into one IIFE (target es5 so
+ *    its own glue is ES5 too). `boards/current` is aliased to
+ *    `boards/<board>`, and `__BOARD__` is defined as the board's name.
+ *    `require("net")` & co. are Espruino modules, not bundle inputs: `require`
+ *    is renamed through esbuild (which would otherwise wrap it in a
+ *    Proxy-based shim) and renamed back by terser.
+ * 3. terser, ecma 5, with `hoist_funs` and `hoist_vars`: Espruino hoists
+ *    neither function declarations nor `var`s, so every declaration is moved
+ *    to the top of its scope. Output is ASCII only (binary strings become \xNN).
+ * 4. Array holes (`[1,,2]`, a parser bug trap on Espruino) become `void 0`.
+ * The source map chains all four steps back to the TypeScript, so
+ * tools/compat.mjs can name the .ts file and line of a violation.
+ *
+ * Board selection contract: the entry imports `<boards-dir>/current` (typed by
+ * a `current.d.ts` there); the bundle gets `<boards-dir>/<board>.ts` instead.
+ * A board profile is any boards/*.ts (not .d.ts) that has `export const board`.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve, basename } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const ts = require('typescript');
+const esbuild = require('esbuild');
+const terser = require('terser');
+const acorn = require('acorn');
+
+/** The repository root (tools/..). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The Espruino-safe stand-in for `tslib`. */
+export const HELPERS = join(ROOT, 'tools', 'espruino-helpers.js');
+/** Placeholder name `require` travels under between esbuild and terser. */
+const REQ = '__espruino_require__';
+/** Default budget of a whole board bundle, bytes (a profile's `bundleBudget` overrides it). */
+export const BOARD_BUDGET = 48 * 1024;
+
+/** Board names in `dir`: every *.ts (not .d.ts, not current) that exports `board`. */
+export function listBoards(dir = join(ROOT, 'boards')) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'current.ts')
+    .filter((f) => /export\s+(const|let|var)\s+board\b/.test(readFileSync(join(dir, f), 'utf8')))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+/**
+ * Compile `roots` (and what they import) with tsc at ES5/ES2015-modules into
+ * `outDir`, mirroring paths under the repo root, with a .js.map per file.
+ * Compiler options come from tsconfig.json (strictness, lib), overridden for
+ * emission. Throws with the formatted diagnostics on any error.
+ */
+export function compile(roots, outDir) {
+  const cfgPath = join(ROOT, 'tsconfig.json');
+  const read = ts.readConfigFile(cfgPath, ts.sys.readFile);
+  if (read.error) throw new Error(ts.formatDiagnostics([read.error], diagHost()));
+  const json = read.config;
+  json.compilerOptions = Object.assign({}, json.compilerOptions);
+  json.compilerOptions.paths = Object.assign({}, json.compilerOptions.paths, { tslib: ['./tools/espruino-helpers'] });
+  const parsed = ts.parseJsonConfigFileContent(json, ts.sys, ROOT, undefined, cfgPath);
+  const options = Object.assign(parsed.options, {
+    noEmit: false,
+    outDir,
+    rootDir: ROOT,
+    target: ts.ScriptTarget.ES5,
+    module: ts.ModuleKind.ES2015,
+    importHelpers: true,
+    // Every file is a module: tsc inlines tslib's own (Symbol-using) helpers
+    // into script files, and esbuild would wrap them as CommonJS.
+    moduleDetection: ts.ModuleDetectionKind.Force,
+    downlevelIteration: false,
+    sourceMap: true,
+    inlineSourceMap: false,
+    inlineSources: false,
+    declaration: false,
+    removeComments: true,
+    noEmitOnError: true,
+    preserveConstEnums: false,
+    isolatedModules: false,
+  });
+  const program = ts.createProgram(roots.map((r) => resolve(ROOT, r)), options);
+  const diags = ts.getPreEmitDiagnostics(program);
+  const emitted = program.emit();
+  const seen = new Set();
+  const all = diags.concat(emitted.diagnostics).filter((d) => {
+    const key = (d.file ? d.file.fileName : '') + ':' + d.start + ':' + d.code;
+    if (d.category !== ts.DiagnosticCategory.Error || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (all.length || emitted.emitSkipped) {
+    throw new Error('tsc: ' + all.length + ' error(s)\n' + ts.formatDiagnostics(all, diagHost()));
+  }
+}
+
+function diagHost() {
+  return { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' };
+}
+
+/** Where tsc put the JavaScript for `tsFile` (relative to the repo root or absolute). */
+export function es5Path(es5Dir, tsFile) {
+  return join(es5Dir, relative(ROOT, resolve(ROOT, tsFile)).replace(/\.ts$/, '.js'));
+}
+
+/**
+ * Bundle compiled ES5 modules from `entryJs` into one script with esbuild.
+ * `format` 'iife' for a board, 'esm' for the size probe (whose exports keep the
+ * whole core alive). Returns { code, map } (map as an object).
+ */
+export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, format = 'iife' }) {
+  const current = boardsDir && join(es5Path(es5Dir, join(boardsDir, 'current.ts'))).replace(/\.js$/, '');
+  const target = boardsDir && board && es5Path(es5Dir, join(boardsDir, board + '.ts'));
+  const plugin = {
+    name: 'espruino',
+    setup(b) {
+      b.onResolve({ filter: /^tslib$/ }, () => ({ path: HELPERS }));
+      b.onResolve({ filter: /(^|\/)current(\.js)?$/ }, (a) => {
+        if (!current || resolve(a.resolveDir, a.path).replace(/\.js$/, '') !== current) return undefined;
+        if (!board) return { errors: [{ text: 'this entry imports boards/current: pass --board' }] };
+        if (!existsSync(target)) return { errors: [{ text: 'no compiled board profile ' + relative(ROOT, target) }] };
+        return { path: target };
+      });
+    },
+  };
+  const r = await esbuild.build({
+    entryPoints: [entryJs],
+    bundle: true,
+    format,
+    target: 'es5',
+    platform: 'neutral',
+    write: false,
+    outfile: outFile,
+    sourcemap: 'external',
+    sourcesContent: false,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'silent',
+    // Do not let esbuild read tsconfig.json (its `strict` would add a
+    // "use strict" the device ignores): tsc already applied it.
+    tsconfigRaw: '{}',
+    define: Object.assign({ require: REQ }, board ? { __BOARD__: JSON.stringify(board) } : {}),
+    plugins: [plugin],
+  });
+  for (const w of r.warnings) process.stderr.write('esbuild warning: ' + w.text + '\n');
+  const js = r.outputFiles.find((f) => f.path.endsWith('.js'));
+  const map = r.outputFiles.find((f) => f.path.endsWith('.map'));
+  return { code: js.text, map: JSON.parse(map.text) };
+}
+
+/**
+ * terser for Espruino: ES5 output, function and var declarations hoisted to
+ * the top of their scopes, ASCII only, `require` restored. `pretty` keeps
+ * names and layout (for reading a stack trace on the device).
+ */
+export async function minify(code, map, { module = false, pretty = false, fileName = 'app.js' } = {}) {
+  const r = await terser.minify(code, {
+    ecma: 5,
+    module,
+    toplevel: module,
+    compress: {
+      ecma: 5,
+      hoist_funs: true,
+      hoist_vars: true,
+      passes: 2,
+      global_defs: { ['@' + REQ]: 'require' },
+    },
+    mangle: pretty ? false : { toplevel: module },
+    format: { ecma: 5, ascii_only: true, comments: false, beautify: pretty },
+    sourceMap: map ? { content: map, filename: fileName, asObject: true } : false,
+  });
+  return { code: r.code, map: r.map ? (typeof r.map === 'string' ? JSON.parse(r.map) : r.map) : null };
+}
+
+/**
+ * Rewrite array holes (`[a,,b]`) to `void 0`, shifting the source map's
+ * columns after each insertion so it still points at the TypeScript.
+ */
+export function fillHoles(code, map) {
+  const tokens = [];
+  const ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', locations: true, onToken: tokens });
+  const commas = tokens.filter((t) => t.type === acorn.tokTypes.comma).map((t) => t.start);
+  const inserts = [];
+  (function visit(node) {
+    if (!node || typeof node.type !== 'string') return;
+    if (node.type === 'ArrayExpression' && node.elements.some((e) => e === null)) {
+      let at = node.start + 1;
+      for (const e of node.elements) {
+        if (e === null) inserts.push(at);
+        else at = e.end;
+        at = commas[lowerBound(commas, at)] + 1;
+      }
+    }
+    for (const k in node) {
+      const v = node[k];
+      if (Array.isArray(v)) v.forEach(visit);
+      else if (v && typeof v.type === 'string' && k !== 'loc') visit(v);
+    }
+  })(ast);
+  if (!inserts.length) return { code, map, holes: 0 };
+  inserts.sort((a, b) => a - b);
+  let out = '';
+  let last = 0;
+  for (const at of inserts) {
+    out += code.slice(last, at) + 'void 0';
+    last = at;
+  }
+  out += code.slice(last);
+  if (map) map = Object.assign({}, map, { mappings: shiftMappings(map.mappings, code, inserts, 6) });
+  return { code: out, map, holes: inserts.length };
+}
+
+function lowerBound(a, x) {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m] < x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function decodeVlq(s) {
+  const out = [];
+  let v = 0;
+  let shift = 0;
+  for (let i = 0; i < s.length; i++) {
+    const d = B64.indexOf(s[i]);
+    v += (d & 31) << shift;
+    if (d & 32) shift += 5;
+    else {
+      out.push(v & 1 ? -(v >>> 1) : v >>> 1);
+      v = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+function encodeVlq(n) {
+  let v = n < 0 ? (-n << 1) | 1 : n << 1;
+  let s = '';
+  do {
+    let d = v & 31;
+    v >>>= 5;
+    if (v) d |= 32;
+    s += B64[d];
+  } while (v);
+  return s;
+}
+
+/** Move generated columns at or after each insertion offset right by `len`. */
+function shiftMappings(mappings, code, inserts, len) {
+  const lineStarts = [0];
+  for (let i = 0; i < code.length; i++) if (code.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const byLine = new Map();
+  for (const at of inserts) {
+    const line = lowerBound(lineStarts, at + 1) - 1;
+    if (!byLine.has(line)) byLine.set(line, []);
+    byLine.get(line).push(at - lineStarts[line]);
+  }
+  return mappings
+    .split(';')
+    .map((line, li) => {
+      const cols = byLine.get(li);
+      if (!cols || !line) return line;
+      let col = 0;
+      let newPrev = 0;
+      return line
+        .split(',')
+        .map((seg) => {
+          const f = decodeVlq(seg);
+          col += f[0];
+          let c = col;
+          for (const at of cols) if (col >= at) c += len;
+          f[0] = c - newPrev;
+          newPrev = c;
+          return f.map(encodeVlq).join('');
+        })
+        .join(',');
+    })
+    .join(';');
+}
+
+/** Source paths in `map` made relative to the directory the map is written to. */
+function relocateSources(map, fromDir, toDir) {
+  const sources = map.sources.map((s) => relative(toDir, resolve(fromDir, s)).split('\\').join('/'));
+  return Object.assign({}, map, { sources, sourceRoot: undefined });
+}
+
+/**
+ * Build the bundles of `boards` from one tsc compile of `entry`.
+ * Returns [{ board, file, bytes, holes }].
+ */
+export async function build({
+  boards,
+  entry = 'firmware/main.ts',
+  boardsDir = 'boards',
+  outDir = join(ROOT, 'dist'),
+  buildDir = join(ROOT, 'build'),
+  pretty = false,
+  log = (s) => process.stdout.write(s + '\n'),
+}) {
+  const entryTs = resolve(ROOT, entry);
+  if (!existsSync(entryTs)) throw new Error('entry ' + relative(ROOT, entryTs) + ' does not exist (pass --entry)');
+  const bdir = resolve(ROOT, boardsDir);
+  for (const b of boards) {
+    if (!existsSync(join(bdir, b + '.ts'))) throw new Error('no board profile ' + relative(ROOT, join(bdir, b + '.ts')) + ' (boards: ' + listBoards(bdir).join(', ') + ')');
+  }
+  const es5Dir = join(resolve(buildDir), 'es5');
+  const t0 = Date.now();
+  compile([entryTs].concat(boards.map((b) => join(bdir, b + '.ts'))), es5Dir);
+  const t1 = Date.now();
+  const results = [];
+  for (const board of boards) {
+    const dir = join(resolve(outDir), board);
+    const file = join(dir, 'app.js');
+    const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file });
+    const m = await minify(b.code, b.map, { pretty });
+    const h = fillHoles(m.code, m.map);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, h.code);
+    writeFileSync(file + '.map', JSON.stringify(relocateSources(h.map, dir, dir)));
+    const bytes = Buffer.byteLength(h.code);
+    results.push({ board, file, bytes, holes: h.holes });
+    log('bundle ' + relative(process.cwd(), file) + ' ' + bytes + ' bytes' + (h.holes ? ' (' + h.holes + ' array holes filled)' : ''));
+  }
+  log('built ' + boards.length + ' bundle(s): tsc ' + (t1 - t0) + ' ms, bundle+minify ' + (Date.now() - t1) + ' ms');
+  return results;
+}
+
+function parseArgs(argv) {
+  const o = { boards: [], all: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(a + ' needs a value');
+      return argv[++i];
+    };
+    if (a === '--board') o.boards.push(next());
+    else if (a === '--all') o.all = true;
+    else if (a === '--entry') o.entry = next();
+    else if (a === '--boards-dir') o.boardsDir = next();
+    else if (a === '--out') o.outDir = resolve(next());
+    else if (a === '--build') o.buildDir = resolve(next());
+    else if (a === '--pretty') o.pretty = true;
+    else if (a === '--quiet') o.log = () => {};
+    else if (a === '-h' || a === '--help') o.help = true;
+    else throw new Error('unknown argument ' + a);
+  }
+  return o;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.help || (!o.all && !o.boards.length)) {
+    process.stdout.write('usage: node tools/build.mjs (--board NAME ... | --all) [--entry F] [--boards-dir D] [--out D] [--build D] [--pretty] [--quiet]\n');
+    process.exit(o.help ? 0 : 2);
+  }
+  if (o.all) {
+    o.boards = listBoards(resolve(ROOT, o.boardsDir || 'boards'));
+    if (!o.boards.length) {
+      process.stdout.write('no board profiles in ' + (o.boardsDir || 'boards') + '/: nothing to bundle\n');
+      return;
+    }
+  }
+  await build(o);
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  main().catch((e) => {
+    process.stderr.write('build: ' + (e && e.message ? e.message : e) + '\n');
+    process.exit(1);
+  });
+}

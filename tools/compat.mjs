@@ -1,0 +1,637 @@
+#!/usr/bin/env node
+/**
+ * Checks that a JavaScript bundle only uses what Espruino 2v29 runs
+ * (../shared/ESPRUINO.md): no syntax it cannot parse or run, no global it
+ * lacks, no reliance on hoisting (it hoists neither functions nor `var`s).
+ *
+ *   node tools/compat.mjs dist/esp32/app.js [--map dist/esp32/app.js.map] [more.js…]
+ *   node tools/compat.mjs --boards        every board bundle in dist/
+ *   --allow-module NAME                   one more module `require` may load
+ *
+ * Each violation prints as `file:line:col: message`, at the TypeScript source
+ * when the source map (default `<file>.map`) reaches it, followed by the
+ * bundle position. Exit status 1 when anything is found.
+ *
+ * The parser accepts the latest ECMAScript so that it can see modern syntax
+ * and name it, instead of failing with a bare syntax error.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire, SourceMap } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const acorn = require('acorn');
+const walk = require('acorn-walk');
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Globals Espruino 2v29 does not have (a `typeof X` test is allowed). */
+export const MISSING_GLOBALS = [
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'Symbol', 'Proxy', 'Reflect',
+  'TextEncoder', 'TextDecoder', 'Buffer', 'BigInt', 'BigInt64Array', 'BigUint64Array',
+  'RangeError', 'URIError', 'EvalError', 'AggregateError', 'Intl', 'SharedArrayBuffer', 'Atomics',
+];
+
+/** Static members Espruino lacks, by global object. */
+export const MISSING_STATICS = {
+  Array: ['from', 'of'],
+  Object: ['freeze', 'seal', 'is', 'isFrozen', 'isSealed', 'preventExtensions'],
+  Number: ['isInteger', 'isSafeInteger'],
+  Math: ['trunc', 'sign', 'imul'],
+  Promise: ['race', 'allSettled', 'any'],
+  Uint8Array: ['from', 'of'], Int8Array: ['from', 'of'], Uint8ClampedArray: ['from', 'of'],
+  Uint16Array: ['from', 'of'], Int16Array: ['from', 'of'], Uint32Array: ['from', 'of'],
+  Int32Array: ['from', 'of'], Float32Array: ['from', 'of'], Float64Array: ['from', 'of'],
+};
+
+/** Methods Espruino lacks on every object that could have them (called as `x.name(…)`). */
+export const MISSING_METHODS = {
+  finally: 'Promise.prototype.finally',
+  flat: 'Array.prototype.flat',
+  flatMap: 'Array.prototype.flatMap',
+  at: 'Array.prototype.at',
+  copyWithin: 'copyWithin',
+};
+
+/** Modules `require` may load: Espruino's built-in modules (ESP32 and Linux builds). */
+export const ESPRUINO_MODULES = [
+  'net', 'http', 'Storage', 'Wifi', 'crypto', 'fs', 'dgram', 'tls', 'Flash', 'heatshrink',
+  'NetworkJS', 'TelnetServer', 'neopixel', 'timer', 'ESP32',
+];
+
+/** `process.env` on Espruino is the firmware's build description, not an environment. */
+const PROCESS_ENV_KEYS = ['VERSION', 'GIT_COMMIT', 'BOARD', 'RAM', 'FLASH', 'SPIFLASH', 'STORAGE', 'SERIAL', 'CONSOLE', 'MODULES', 'EXPTR'];
+
+/** Constructors a class must not extend on Espruino (`class E extends Error` throws, Error subclasses break instanceof). */
+const BUILTIN_CTORS = [
+  'Error', 'TypeError', 'SyntaxError', 'ReferenceError', 'RangeError', 'EvalError', 'URIError',
+  'Array', 'Map', 'Set', 'WeakMap', 'Promise', 'RegExp', 'Date', 'Function', 'String', 'Number', 'Boolean',
+  'ArrayBuffer', 'DataView', 'Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array',
+  'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array',
+];
+
+const FUNCTION_TYPES = ['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'];
+const isFunction = (n) => n && FUNCTION_TYPES.indexOf(n.type) >= 0;
+
+/**
+ * Check `code` (a script). Returns violations [{ line, col, rule, message }],
+ * line 1-based and col 0-based in `code`, sorted by position.
+ */
+export function checkSource(code, { modules = ESPRUINO_MODULES } = {}) {
+  const out = [];
+  const add = (node, rule, message) => out.push({ pos: node.start, line: node.loc.start.line, col: node.loc.start.column, rule, message });
+  let ast;
+  try {
+    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', locations: true, allowHashBang: false });
+  } catch (e) {
+    const loc = e.loc || { line: 1, column: 0 };
+    return [{ pos: e.pos || 0, line: loc.line, col: loc.column, rule: 'syntax', message: 'not a script Espruino can parse: ' + e.message.replace(/ \(\d+:\d+\)$/, '') }];
+  }
+  checkSyntax(ast, add);
+  const scopes = analyseScopes(ast);
+  checkGlobals(ast, scopes, add, modules);
+  checkHoisting(ast, scopes, add);
+  checkExtends(ast, scopes, add);
+  out.sort((a, b) => a.pos - b.pos || (a.rule < b.rule ? -1 : 1));
+  return out.filter((v, i) => i === 0 || v.pos !== out[i - 1].pos || v.message !== out[i - 1].message).map(({ pos, ...v }) => v);
+}
+
+// ---------------------------------------------------------------- syntax
+
+function checkSyntax(ast, add) {
+  walk.fullAncestor(ast, (node, _st, anc) => {
+    const parent = anc[anc.length - 2];
+    switch (node.type) {
+      case 'ObjectPattern':
+      case 'ArrayPattern':
+        add(node, 'destructuring', 'destructuring is not supported by Espruino');
+        break;
+      case 'SpreadElement':
+        add(node, 'spread', 'spread (`...x` in a call, array or object) is not supported by Espruino');
+        break;
+      case 'RestElement':
+        add(node, 'rest', 'rest parameters/elements (`...x`) are not supported by Espruino');
+        break;
+      case 'AssignmentPattern':
+        add(node, 'default-param', 'default parameter/destructuring values are not supported by Espruino');
+        break;
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+        if (node.generator) add(node, 'generator', 'generators are not supported by Espruino');
+        if (node.async) add(node, 'async', 'async functions are not supported by Espruino');
+        break;
+      case 'YieldExpression':
+        add(node, 'generator', '`yield` (generators) is not supported by Espruino');
+        break;
+      case 'AwaitExpression':
+        add(node, 'async', '`await` is not supported by Espruino');
+        break;
+      case 'LabeledStatement':
+        add(node, 'label', 'labels are not supported by Espruino (label `' + node.label.name + '`)');
+        break;
+      case 'BreakStatement':
+      case 'ContinueStatement':
+        if (node.label) add(node, 'label', 'labelled ' + (node.type === 'BreakStatement' ? 'break' : 'continue') + ' is not supported by Espruino');
+        break;
+      case 'TaggedTemplateExpression':
+        add(node, 'tagged-template', 'tagged templates are not supported by Espruino');
+        break;
+      case 'ChainExpression':
+        add(node, 'optional-chaining', 'optional chaining `?.` is not supported by Espruino');
+        break;
+      case 'BinaryExpression':
+        if (node.operator === '**') add(node, 'exponent', '`**` is not supported by Espruino (use Math.pow)');
+        break;
+      case 'AssignmentExpression':
+        if (node.operator === '**=') add(node, 'exponent', '`**=` is not supported by Espruino (use Math.pow)');
+        if (node.operator === '??=' || node.operator === '||=' || node.operator === '&&=') add(node, 'logical-assignment', '`' + node.operator + '` is not supported by Espruino');
+        break;
+      case 'Literal':
+        if (node.bigint !== undefined) add(node, 'bigint', 'BigInt literals are not supported by Espruino');
+        else if (typeof node.value === 'number' && node.raw.indexOf('_') >= 0) add(node, 'numeric-separator', 'numeric separators are not supported by Espruino');
+        else if (node.regex) checkRegex(node, add);
+        break;
+      case 'ArrayExpression':
+        if (node.elements.some((e) => e === null)) add(node, 'array-hole', 'array hole (`[a,,b]`): Espruino\'s parser rejects it inside a switch case it skips; write `void 0`');
+        break;
+      case 'ForOfStatement':
+        add(node, 'for-of', 'for-of is not supported here (Espruino has no iterator protocol; ES5 output has none)');
+        break;
+      case 'Property':
+        if (node.computed && parent && parent.type === 'ObjectExpression') add(node, 'computed-key', 'computed property keys (`{[k]: v}`) are not supported by Espruino');
+        break;
+      case 'MethodDefinition':
+        if (node.computed) add(node, 'computed-key', 'computed method names are not supported by Espruino');
+        break;
+      case 'PropertyDefinition':
+        add(node, 'class-field', 'class fields are not supported by Espruino');
+        break;
+      case 'PrivateIdentifier':
+        add(node, 'class-field', 'private class members (`#x`) are not supported by Espruino');
+        break;
+      case 'StaticBlock':
+        add(node, 'class-field', 'class static blocks are not supported by Espruino');
+        break;
+      case 'MetaProperty':
+        add(node, 'meta-property', '`' + node.meta.name + '.' + node.property.name + '` is not supported by Espruino');
+        break;
+      case 'ImportExpression':
+        add(node, 'import', 'dynamic import() is not supported by Espruino');
+        break;
+      case 'ForStatement':
+        if (node.init && node.init.type === 'VariableDeclaration' && node.init.kind !== 'var' && containsFunction(node.body)) {
+          add(node, 'loop-binding', '`for (' + node.init.kind + ' …)` captured by a closure: Espruino has no per-iteration binding');
+        }
+        break;
+    }
+  });
+}
+
+function containsFunction(node) {
+  let found = false;
+  walk.full(node, (n) => {
+    if (isFunction(n)) found = true;
+  });
+  return found;
+}
+
+function checkRegex(node, add) {
+  const { pattern, flags } = node.regex;
+  const bad = flags.replace(/[gim]/g, '');
+  if (bad) add(node, 'regex', 'regular expression flag(s) `' + bad + '` are not supported by Espruino (only g, i, m)');
+  if (/\(\?<[=!]/.test(pattern)) add(node, 'regex', 'regular expression lookbehind is not supported by Espruino');
+  if (/\(\?<[A-Za-z_$]/.test(pattern) || /\\k</.test(pattern)) add(node, 'regex', 'named capture groups are not supported by Espruino');
+  if (/\\[pP]\{/.test(pattern)) add(node, 'regex', 'unicode property escapes are not supported by Espruino');
+  if (/\\u[0-9A-Fa-f{]/.test(pattern)) add(node, 'regex', '`\\u` escapes in a regular expression do not match on Espruino (`/\\u0041/` misses "A"); use \\xNN or the character');
+}
+
+// ---------------------------------------------------------------- scopes
+
+/**
+ * One pass that records every scope and declaration, then resolves every
+ * identifier reference. A scope: { node, parent, fn (function or program
+ * scope it belongs to), decls: name -> [{ kind, node, pos, conds }] }.
+ * `refs` lists { node, scope, decl|null, parents } for each reference.
+ */
+function analyseScopes(ast) {
+  const scopes = new Map();
+  const refs = [];
+  const mkScope = (node, parent, isFn) => {
+    const s = { node, parent, isFn, fn: null, decls: new Map() };
+    s.fn = isFn ? s : parent.fn;
+    scopes.set(node, s);
+    return s;
+  };
+  const declare = (scope, name, kind, node, conds) => {
+    if (!scope.decls.has(name)) scope.decls.set(name, []);
+    scope.decls.get(name).push({ kind, node, pos: node.start, conds });
+  };
+  const patternNames = (p, fn) => {
+    if (!p) return;
+    if (p.type === 'Identifier') fn(p);
+    else if (p.type === 'ObjectPattern') p.properties.forEach((q) => patternNames(q.type === 'RestElement' ? q.argument : q.value, fn));
+    else if (p.type === 'ArrayPattern') p.elements.forEach((q) => patternNames(q, fn));
+    else if (p.type === 'RestElement') patternNames(p.argument, fn);
+    else if (p.type === 'AssignmentPattern') patternNames(p.left, fn);
+  };
+
+  const program = mkScope(ast, null, true);
+  // Pass 1: declarations. `conds` is the chain of conditional constructs
+  // (if branches, loop bodies, switch cases, catch blocks) between the
+  // declaration and its function: a `var` there may never be defined.
+  (function visit(node, scope, conds) {
+    if (!node || typeof node.type !== 'string') return;
+    switch (node.type) {
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression': {
+        if (node.type === 'FunctionDeclaration' && node.id) declare(scope.isFn || scope.node.type === 'BlockStatement' ? scope : scope.fn, node.id.name, 'function', node, conds);
+        const fs = mkScope(node, scope, true);
+        if (node.type === 'FunctionExpression' && node.id) declare(fs, node.id.name, 'self', node.id, []);
+        node.params.forEach((p) => patternNames(p, (id) => declare(fs, id.name, 'param', id, [])));
+        node.params.forEach((p) => visit(p, fs, []));
+        if (node.body.type === 'BlockStatement') {
+          // The body block shares the function scope.
+          scopes.set(node.body, fs);
+          node.body.body.forEach((st) => visit(st, fs, []));
+        } else visit(node.body, fs, []);
+        return;
+      }
+      case 'ClassDeclaration':
+        if (node.id) declare(scope, node.id.name, 'class', node.id, conds);
+        break;
+      case 'VariableDeclaration':
+        node.declarations.forEach((d) =>
+          patternNames(d.id, (id) => declare(node.kind === 'var' ? scope.fn : scope, id.name, node.kind, id, node.kind === 'var' ? conds : [])),
+        );
+        break;
+      case 'BlockStatement':
+        if (!scopes.has(node)) {
+          const bs = mkScope(node, scope, false);
+          node.body.forEach((st) => visit(st, bs, conds));
+          return;
+        }
+        break;
+      case 'ForStatement':
+      case 'ForInStatement':
+      case 'ForOfStatement': {
+        const ls = mkScope(node, scope, false);
+        ['init', 'test', 'update', 'left', 'right'].forEach((k) => visit(node[k], ls, conds));
+        visit(node.body, ls, conds.concat([node.body]));
+        return;
+      }
+      case 'WhileStatement':
+        visit(node.test, scope, conds);
+        visit(node.body, scope, conds.concat([node.body]));
+        return;
+      case 'IfStatement':
+        visit(node.test, scope, conds);
+        visit(node.consequent, scope, conds.concat([node.consequent]));
+        visit(node.alternate, scope, conds.concat([node.alternate]));
+        return;
+      case 'SwitchStatement': {
+        visit(node.discriminant, scope, conds);
+        const ss = mkScope(node, scope, false);
+        node.cases.forEach((c) => {
+          visit(c.test, ss, conds);
+          c.consequent.forEach((st) => visit(st, ss, conds.concat([c])));
+        });
+        return;
+      }
+      case 'CatchClause': {
+        const cs = mkScope(node, scope, false);
+        patternNames(node.param, (id) => declare(cs, id.name, 'catch', id, []));
+        scopes.set(node.body, cs);
+        node.body.body.forEach((st) => visit(st, cs, conds.concat([node])));
+        return;
+      }
+      case 'ClassExpression': {
+        const cs = mkScope(node, scope, false);
+        if (node.id) declare(cs, node.id.name, 'class', node.id, []);
+        visit(node.superClass, scope, conds);
+        visit(node.body, cs, conds);
+        return;
+      }
+    }
+    for (const k in node) {
+      if (k === 'loc') continue;
+      const v = node[k];
+      if (Array.isArray(v)) v.forEach((c) => visit(c, scope, conds));
+      else if (v && typeof v.type === 'string') visit(v, scope, conds);
+    }
+  })(ast, program, []);
+
+  // Pass 2: references, with their ancestors (for `typeof`, member access and conditions).
+  const lookup = (scope, name) => {
+    for (let s = scope; s; s = s.parent) if (s.decls.has(name)) return { scope: s, decls: s.decls.get(name) };
+    return null;
+  };
+  (function visit(node, scope, parents) {
+    if (!node || typeof node.type !== 'string') return;
+    const own = scopes.get(node);
+    if (own) scope = own;
+    const up = parents.concat([node]);
+    if (node.type === 'Identifier') {
+      refs.push({ node, scope, binding: lookup(scope, node.name), parents });
+      return;
+    }
+    const skip = referenceSkips(node);
+    for (const k in node) {
+      if (k === 'loc' || skip.indexOf(k) >= 0) continue;
+      const v = node[k];
+      if (Array.isArray(v)) v.forEach((c) => visit(c, scope, up));
+      else if (v && typeof v.type === 'string') visit(v, scope, up);
+    }
+  })(ast, program, []);
+  return { scopes, refs, program };
+}
+
+/** Children of `node` that hold names, not references. */
+function referenceSkips(node) {
+  switch (node.type) {
+    case 'MemberExpression':
+      return node.computed ? [] : ['property'];
+    case 'Property':
+    case 'MethodDefinition':
+    case 'PropertyDefinition':
+      return node.computed ? [] : node.shorthand ? ['key'] : ['key'];
+    case 'LabeledStatement':
+    case 'BreakStatement':
+    case 'ContinueStatement':
+      return ['label'];
+    case 'FunctionDeclaration':
+    case 'FunctionExpression':
+    case 'ClassDeclaration':
+    case 'ClassExpression':
+      return ['id'];
+    case 'VariableDeclarator':
+      return ['id'];
+    case 'CatchClause':
+      return ['param'];
+    case 'MetaProperty':
+      return ['meta', 'property'];
+    default:
+      return [];
+  }
+}
+
+const isTypeofArg = (ref) => {
+  const p = ref.parents[ref.parents.length - 1];
+  return p && p.type === 'UnaryExpression' && p.operator === 'typeof';
+};
+
+// ---------------------------------------------------------------- globals
+
+function checkGlobals(ast, { refs }, add, modules) {
+  for (const ref of refs) {
+    if (ref.binding) continue;
+    const name = ref.node.name;
+    const p = ref.parents[ref.parents.length - 1];
+    // Function parameters and patterns show up as identifiers too; only free reads/writes matter.
+    if (isDeclarationSite(ref)) continue;
+    if (MISSING_GLOBALS.indexOf(name) >= 0 && !isTypeofArg(ref)) {
+      add(ref.node, 'global', '`' + name + '` does not exist on Espruino');
+      continue;
+    }
+    const member = p && p.type === 'MemberExpression' && p.object === ref.node ? memberName(p) : null;
+    if (member !== null && MISSING_STATICS[name] && MISSING_STATICS[name].indexOf(member) >= 0) {
+      add(p, 'global', '`' + name + '.' + member + '` does not exist on Espruino');
+    }
+    if (name === 'process' && member === 'env') {
+      const gp = ref.parents[ref.parents.length - 2];
+      const key = gp && gp.type === 'MemberExpression' && gp.object === p ? memberName(gp) : null;
+      if (PROCESS_ENV_KEYS.indexOf(key) < 0) add(p, 'global', '`process.env` on Espruino only describes the firmware build (VERSION, BOARD…); there is no environment');
+    }
+    if (name === 'require' && p && p.type === 'CallExpression' && p.callee === ref.node) {
+      const a = p.arguments[0];
+      if (!a || a.type !== 'Literal' || typeof a.value !== 'string') add(p, 'require', '`require` with a computed name: only Espruino modules can be loaded, by literal name');
+      else if (modules.indexOf(a.value) < 0) add(p, 'require', '`require("' + a.value + '")` is not an Espruino module (bundle it instead)');
+    }
+  }
+  walk.full(ast, (node) => {
+    if (node.type !== 'CallExpression' || node.callee.type !== 'MemberExpression') return;
+    const m = memberName(node.callee);
+    if (m !== null && Object.prototype.hasOwnProperty.call(MISSING_METHODS, m)) add(node.callee, 'method', '`.' + m + '()`: ' + MISSING_METHODS[m] + ' does not exist on Espruino');
+  });
+}
+
+function memberName(m) {
+  if (!m.computed && m.property.type === 'Identifier') return m.property.name;
+  if (m.computed && m.property.type === 'Literal' && typeof m.property.value === 'string') return m.property.value;
+  return null;
+}
+
+function isDeclarationSite(ref) {
+  const p = ref.parents[ref.parents.length - 1];
+  if (!p) return false;
+  if (isFunction(p) && p.params.indexOf(ref.node) >= 0) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------- hoisting
+
+/** The function or program node a node's code runs in, and whether it runs when that scope runs. */
+function isIife(call) {
+  if (!call || (call.type !== 'CallExpression' && call.type !== 'NewExpression')) return false;
+  let c = call.callee;
+  if (c.type === 'MemberExpression' && !c.computed && (c.property.name === 'call' || c.property.name === 'apply')) c = c.object;
+  return isFunction(c) ? c : false;
+}
+
+/**
+ * Espruino defines a function or `var` only when execution reaches its
+ * declaration. For each function (and the program), walk the code that runs
+ * when it runs — its body in source order, immediately-invoked function
+ * bodies in place, and the bodies of functions it calls by name, at the call —
+ * and flag a use of a name of that scope before its declaration, or of a
+ * `var` only declared inside a conditional block the use is not in.
+ */
+function checkHoisting(ast, { scopes, refs }, add) {
+  const refByNode = new Map();
+  for (const r of refs) refByNode.set(r.node, r);
+  const flagged = new Set();
+  const roots = [ast];
+  walk.full(ast, (n) => {
+    if (isFunction(n)) roots.push(n);
+  });
+  for (const root of roots) {
+    const rootScope = scopes.get(root);
+    const iifeOf = new Set();
+    // Scopes whose declarations run as part of this root's execution.
+    const live = new Set([rootScope]);
+    const following = new Set();
+    const followedAt = new Map();
+    const run = (node, time, parents) => {
+      if (!node || typeof node.type !== 'string') return;
+      if (isFunction(node) && node !== root && !iifeOf.has(node)) return; // runs later, analysed as its own root
+      if (node.type === 'Identifier') {
+        const r = refByNode.get(node);
+        if (r && r.binding && live.has(r.binding.scope.fn) && !isDeclarationSite(r)) check(r, time === null ? node.start : time, parents);
+        return;
+      }
+      const fn = isIife(node);
+      if (fn) {
+        iifeOf.add(fn);
+        live.add(scopes.get(fn));
+      }
+      if ((node.type === 'CallExpression' || node.type === 'NewExpression') && node.callee.type === 'Identifier') {
+        const r = refByNode.get(node.callee);
+        const d = r && r.binding && r.binding.decls.find((x) => x.kind === 'function');
+        const at = time === null ? node.start : time;
+        // Following a callee at a later time cannot find more than at an earlier one.
+        if (d && live.has(r.binding.scope.fn) && !following.has(d.node) && !(followedAt.get(d.node) <= at)) {
+          // The callee's body runs now: its uses of this scope's names count at this call.
+          followedAt.set(d.node, at);
+          following.add(d.node);
+          run(d.node.body, at, parents.concat([node]));
+          following.delete(d.node);
+        }
+      }
+      const skip = referenceSkips(node);
+      const up = parents.concat([node]);
+      for (const k in node) {
+        if (k === 'loc' || skip.indexOf(k) >= 0) continue;
+        const v = node[k];
+        if (Array.isArray(v)) v.forEach((c) => run(c, time, up));
+        else if (v && typeof v.type === 'string') run(v, time, up);
+      }
+    };
+    const check = (r, at, parents) => {
+      const decls = r.binding.decls;
+      const hoisted = decls.filter((d) => d.kind === 'function' || d.kind === 'var');
+      if (!hoisted.length || hoisted.length !== decls.length) return;
+      if (flagged.has(r.node)) return;
+      const chain = new Set(parents.concat(r.parents));
+      const first = Math.min.apply(null, hoisted.map((d) => d.pos));
+      const ok = hoisted.some((d) => d.pos <= at && d.conds.every((c) => chain.has(c)));
+      if (ok) return;
+      flagged.add(r.node);
+      const kind = hoisted[0].kind === 'function' ? 'function' : 'var';
+      if (at < first || r.node.start < first) {
+        add(r.node, 'hoisting', '`' + r.node.name + '` is used before its ' + kind + ' declaration: Espruino does not hoist ' + (kind === 'function' ? 'function declarations' : '`var`'));
+      } else {
+        add(r.node, 'hoisting', '`' + r.node.name + '` is declared (var) only inside a conditional block this use is outside of: Espruino defines a `var` only when its declaration runs');
+      }
+    };
+    const body = root.type === 'Program' ? root : root.body;
+    run(body, null, root.type === 'Program' ? [] : [root]);
+  }
+}
+
+// ---------------------------------------------------------------- extends
+
+/**
+ * `class X extends Error` — and its ES5 form, the class IIFE
+ * `(function (_super) { __extends(X, _super); … })(Error)` which survives
+ * minification as a call passing the parameter second — are flagged.
+ */
+function checkExtends(ast, { refs }, add) {
+  const free = new Set(refs.filter((r) => !r.binding).map((r) => r.node));
+  const builtin = (n) => n && n.type === 'Identifier' && BUILTIN_CTORS.indexOf(n.name) >= 0 && free.has(n);
+  walk.full(ast, (node) => {
+    if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && builtin(node.superClass)) {
+      add(node.superClass, 'extends-builtin', 'a class extending the built-in `' + node.superClass.name + '` does not work on Espruino');
+    }
+    if (node.type === 'CallExpression') {
+      if (node.callee.type === 'Identifier' && /^_*extends$/.test(node.callee.name) && builtin(node.arguments[1])) {
+        add(node.arguments[1], 'extends-builtin', 'a class extending the built-in `' + node.arguments[1].name + '` does not work on Espruino');
+      }
+      const fn = isIife(node);
+      if (!fn) return;
+      node.arguments.forEach((a, i) => {
+        const p = fn.params[i];
+        if (!builtin(a) || !p || p.type !== 'Identifier') return;
+        let inherits = false;
+        walk.full(fn.body, (n) => {
+          if (n.type === 'CallExpression' && n.arguments.length >= 2 && n.arguments[1].type === 'Identifier' && n.arguments[1].name === p.name) inherits = true;
+        });
+        if (inherits) add(a, 'extends-builtin', 'a class extending the built-in `' + a.name + '` does not work on Espruino');
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- source maps and CLI
+
+/**
+ * Check the file at `path`; map positions through `mapPath` (default
+ * `<path>.map` when present). Returns violations with `where` (what to print).
+ */
+export function checkFile(path, { mapPath, modules } = {}) {
+  const code = readFileSync(path, 'utf8');
+  const vs = checkSource(code, { modules });
+  if (mapPath === undefined && existsSync(path + '.map')) mapPath = path + '.map';
+  let sm = null;
+  let sources = null;
+  if (mapPath) {
+    const payload = JSON.parse(readFileSync(mapPath, 'utf8'));
+    sm = new SourceMap(payload);
+    sources = payload.sources;
+  }
+  const here = relative(process.cwd(), path) || path;
+  return vs.map((v) => {
+    const at = here + ':' + v.line + ':' + (v.col + 1);
+    let where = at;
+    if (sm) {
+      const e = sm.findEntry(v.line - 1, v.col);
+      if (e && e.originalSource) {
+        let src = e.originalSource;
+        if (src.startsWith('file://')) src = fileURLToPath(src);
+        else if (sources && sources.indexOf(src) >= 0) src = resolve(dirname(mapPath), src);
+        src = relative(process.cwd(), resolve(dirname(mapPath), src));
+        where = src + ':' + (e.originalLine + 1) + ':' + (e.originalColumn + 1);
+        return Object.assign({}, v, { where, bundle: at, text: where + ': ' + v.message + ' [' + at + ']' });
+      }
+    }
+    return Object.assign({}, v, { where, bundle: at, text: where + ': ' + v.message });
+  });
+}
+
+async function main(argv) {
+  const files = [];
+  const maps = {};
+  const modules = ESPRUINO_MODULES.slice();
+  let boards = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--map') maps[files[files.length - 1]] = argv[++i];
+    else if (a === '--allow-module') modules.push(argv[++i]);
+    else if (a === '--boards') boards = true;
+    else if (a.startsWith('-')) throw new Error('unknown argument ' + a);
+    else files.push(a);
+  }
+  if (boards) {
+    const { listBoards } = await import('./build.mjs');
+    const names = listBoards();
+    if (!names.length) process.stdout.write('compat: no board profiles in boards/, no bundles to check\n');
+    for (const b of names) {
+      const f = join(ROOT, 'dist', b, 'app.js');
+      if (!existsSync(f)) throw new Error('no bundle for board ' + b + ' (' + relative(process.cwd(), f) + '): run make bundles');
+      files.push(f);
+    }
+  }
+  if (!files.length && !boards) {
+    process.stdout.write('usage: node tools/compat.mjs FILE.js [--map FILE.map] … | --boards [--allow-module NAME]\n');
+    return 2;
+  }
+  let bad = 0;
+  for (const f of files) {
+    const vs = checkFile(f, { mapPath: maps[f], modules });
+    for (const v of vs) process.stdout.write(v.text + '\n');
+    bad += vs.length;
+    process.stdout.write('compat: ' + relative(process.cwd(), f) + ': ' + (vs.length ? vs.length + ' violation(s)' : 'ok') + '\n');
+  }
+  return bad ? 1 : 0;
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write('compat: ' + (e && e.message ? e.message : e) + '\n');
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * The size budget. Prints the minified size of the runtime core (every module
+ * of src/ plus hal/espruino.ts, built like a board bundle) and of each board's
+ * bundle in dist/ (`make bundles` first), and exits 1 when one is over budget:
+ * the core 16 KB, a board bundle 48 KB unless its profile sets `bundleBudget`.
+ *
+ *   node tools/size.mjs [--core-only] [--build build]
+ *
+ * The core is measured with nothing tree-shaken: an ES module re-exporting
+ * every export of every core module is bundled and minified (top-level names
+ * mangled), and the trailing `export {…}` clause is not counted.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import vm from 'node:vm';
+import { ROOT, BOARD_BUDGET, listBoards, compile, es5Path, bundle, minify } from './build.mjs';
+
+const require = createRequire(import.meta.url);
+const acorn = require('acorn');
+const esbuild = require('esbuild');
+
+/** Budget of the runtime core (src/ + hal/espruino.ts), minified bytes. */
+export const CORE_BUDGET = 16 * 1024;
+
+/** The TypeScript files of the core: src/**.ts and hal/espruino.ts (no .d.ts, no tests). */
+export function coreFiles() {
+  const out = [];
+  const walkDir = (d) => {
+    if (!existsSync(d)) return;
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walkDir(p);
+      else if (f.endsWith('.ts') && !f.endsWith('.d.ts')) out.push(p);
+    }
+  };
+  walkDir(join(ROOT, 'src'));
+  const hal = join(ROOT, 'hal', 'espruino.ts');
+  if (existsSync(hal)) out.push(hal);
+  return out;
+}
+
+/** Names a compiled ES module exports (its own; `export *` re-exports are counted at their origin). */
+function exportNames(js) {
+  const ast = acorn.parse(js, { ecmaVersion: 'latest', sourceType: 'module' });
+  const names = [];
+  for (const st of ast.body) {
+    if (st.type !== 'ExportNamedDeclaration') continue;
+    if (st.declaration) {
+      const d = st.declaration;
+      if (d.id) names.push(d.id.name);
+      else if (d.declarations) d.declarations.forEach((v) => v.id.type === 'Identifier' && names.push(v.id.name));
+    } else if (!st.source) st.specifiers.forEach((s) => names.push(s.exported.name));
+  }
+  return names;
+}
+
+/** Minified size of the core: { bytes, files }. */
+export async function coreSize(buildDir = join(ROOT, 'build')) {
+  const files = coreFiles();
+  if (!files.length) return { bytes: 0, files };
+  const es5Dir = join(buildDir, 'size', 'es5');
+  compile(files, es5Dir);
+  const lines = [];
+  files.forEach((f, i) => {
+    const js = es5Path(es5Dir, f);
+    const names = exportNames(readFileSync(js, 'utf8'));
+    if (names.length) lines.push('export { ' + names.map((n) => n + ' as m' + i + '_' + n).join(', ') + ' } from ' + JSON.stringify('./' + relative(join(buildDir, 'size'), js).split('\\').join('/')) + ';');
+    else lines.push('import ' + JSON.stringify('./' + relative(join(buildDir, 'size'), js).split('\\').join('/')) + ';');
+  });
+  const entry = join(buildDir, 'size', 'core.js');
+  mkdirSync(dirname(entry), { recursive: true });
+  writeFileSync(entry, lines.join('\n') + '\n');
+  const b = await bundle({ entryJs: entry, es5Dir, outFile: join(buildDir, 'size', 'core.min.js'), format: 'esm' });
+  const m = await minify(b.code, null, { module: true });
+  writeFileSync(join(buildDir, 'size', 'core.min.js'), m.code);
+  const ast = acorn.parse(m.code, { ecmaVersion: 'latest', sourceType: 'module' });
+  let overhead = 0;
+  for (const st of ast.body) {
+    if (st.type === 'ExportNamedDeclaration') overhead += st.declaration ? st.declaration.start - st.start : st.end - st.start;
+  }
+  return { bytes: Buffer.byteLength(m.code) - overhead, files };
+}
+
+/** A board profile's `bundleBudget`, or the default. Evaluates the profile (esbuild, in a sandbox). */
+export async function boardBudget(board, boardsDir = join(ROOT, 'boards')) {
+  const r = await esbuild.build({
+    entryPoints: [join(boardsDir, board + '.ts')],
+    bundle: true,
+    format: 'cjs',
+    platform: 'neutral',
+    write: false,
+    logLevel: 'silent',
+    define: { __BOARD__: JSON.stringify(board) },
+    plugins: [
+      {
+        name: 'no-platform',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (a) => ({ path: a.path, external: true }));
+        },
+      },
+    ],
+  });
+  const mod = { exports: {} };
+  const ctx = vm.createContext({ module: mod, exports: mod.exports, require: () => ({}) });
+  try {
+    vm.runInContext(r.outputFiles[0].text, ctx, { timeout: 2000 });
+  } catch (e) {
+    throw new Error('could not evaluate boards/' + board + '.ts for its bundleBudget: ' + e.message);
+  }
+  const p = mod.exports.board;
+  return p && typeof p.bundleBudget === 'number' ? p.bundleBudget : BOARD_BUDGET;
+}
+
+async function main(argv) {
+  let coreOnly = false;
+  let buildDir = join(ROOT, 'build');
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--core-only') coreOnly = true;
+    else if (argv[i] === '--build') buildDir = resolve(argv[++i]);
+    else throw new Error('unknown argument ' + argv[i]);
+  }
+  const rows = [];
+  const core = await coreSize(buildDir);
+  rows.push({ what: 'core (src/ + hal/espruino.ts, ' + core.files.length + ' files)', bytes: core.bytes, budget: CORE_BUDGET });
+  if (!coreOnly) {
+    for (const b of listBoards()) {
+      const f = join(ROOT, 'dist', b, 'app.js');
+      if (!existsSync(f)) throw new Error('no bundle for board ' + b + ' (' + relative(process.cwd(), f) + '): run make bundles');
+      rows.push({ what: 'board ' + b + ' (' + relative(ROOT, f) + ')', bytes: statSync(f).size, budget: await boardBudget(b) });
+    }
+  }
+  const w = Math.max(...rows.map((r) => r.what.length));
+  process.stdout.write('minified bytes'.padStart(w + 9) + '    budget   used\n');
+  for (const r of rows) {
+    process.stdout.write(r.what.padEnd(w) + String(r.bytes).padStart(9) + String(r.budget).padStart(10) + (Math.round((100 * r.bytes) / r.budget) + '%').padStart(7) + (r.bytes > r.budget ? '  OVER BUDGET' : '') + '\n');
+  }
+  const over = rows.filter((r) => r.bytes > r.budget);
+  for (const r of over) process.stderr.write('size: ' + r.what + ' is ' + r.bytes + ' bytes minified, over its budget of ' + r.budget + ' bytes by ' + (r.bytes - r.budget) + '\n');
+  return over.length ? 1 : 0;
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write('size: ' + (e && e.message ? e.message : e) + '\n');
+      process.exit(1);
+    },
+  );
+}
