@@ -247,7 +247,7 @@ function serve(c: Conn, now: number): void {
       const b = rx.b;
       while (k < rx.n && (b[k] === 10 || (b[k] === 13 && k + 1 < rx.n && b[k + 1] === 10))) k += b[k] === 13 ? 2 : 1;
       if (k) ioDel(rx, 0, k);
-      if (!rx.n || (rx.n === 1 && b[0] === 13)) {
+      if (!rx.n) {
         c.t0 = -1;
         c.hs = 0;
         if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
