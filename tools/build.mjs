@@ -32,7 +32,7 @@
  * A board profile is any boards/*.ts (not .d.ts) that has `export const board`.
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve, basename } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -301,10 +301,31 @@ function shiftMappings(mappings, code, inserts, len) {
     .join(';');
 }
 
-/** Source paths in `map` made relative to the directory the map is written to. */
-function relocateSources(map, fromDir, toDir) {
-  const sources = map.sources.map((s) => relative(toDir, resolve(fromDir, s)).split('\\').join('/'));
-  return Object.assign({}, map, { sources, sourceRoot: undefined });
+/**
+ * Bytes of `code` per original source of `map` ({ source: bytes }; code no
+ * mapping reaches counts as '(glue)'): where a bundle's size comes from.
+ */
+export function bytesBySource(code, map) {
+  const out = {};
+  const lines = code.split('\n');
+  const rows = map.mappings.split(';');
+  let src = 0;
+  for (let li = 0; li < lines.length; li++) {
+    const segs = [];
+    let col = 0;
+    for (const seg of (rows[li] || '').split(',')) {
+      if (!seg) continue;
+      const f = decodeVlq(seg);
+      col += f[0];
+      if (f.length >= 4) src += f[1];
+      segs.push([col, f.length >= 4 ? map.sources[src] : '(glue)']);
+    }
+    const text = lines[li] + (li < lines.length - 1 ? '\n' : '');
+    const add = (k, n) => (out[k] = (out[k] || 0) + n);
+    add('(glue)', Buffer.byteLength(text.slice(0, segs.length ? segs[0][0] : text.length)));
+    segs.forEach(([c, k], i) => add(k, Buffer.byteLength(text.slice(c, i + 1 < segs.length ? segs[i + 1][0] : text.length))));
+  }
+  return out;
 }
 
 /**
@@ -339,7 +360,7 @@ export async function build({
     const h = fillHoles(m.code, m.map);
     mkdirSync(dir, { recursive: true });
     writeFileSync(file, h.code);
-    writeFileSync(file + '.map', JSON.stringify(relocateSources(h.map, dir, dir)));
+    writeFileSync(file + '.map', JSON.stringify(h.map));
     const bytes = Buffer.byteLength(h.code);
     results.push({ board, file, bytes, holes: h.holes });
     log('bundle ' + relative(process.cwd(), file) + ' ' + bytes + ' bytes' + (h.holes ? ' (' + h.holes + ' array holes filled)' : ''));

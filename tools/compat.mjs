@@ -356,7 +356,7 @@ function referenceSkips(node) {
     case 'Property':
     case 'MethodDefinition':
     case 'PropertyDefinition':
-      return node.computed ? [] : node.shorthand ? ['key'] : ['key'];
+      return node.computed ? [] : ['key'];
     case 'LabeledStatement':
     case 'BreakStatement':
     case 'ContinueStatement':
@@ -389,8 +389,6 @@ function checkGlobals(ast, { refs }, add, modules) {
     if (ref.binding) continue;
     const name = ref.node.name;
     const p = ref.parents[ref.parents.length - 1];
-    // Function parameters and patterns show up as identifiers too; only free reads/writes matter.
-    if (isDeclarationSite(ref)) continue;
     if (MISSING_GLOBALS.indexOf(name) >= 0 && !isTypeofArg(ref)) {
       add(ref.node, 'global', '`' + name + '` does not exist on Espruino');
       continue;
@@ -432,7 +430,7 @@ function isDeclarationSite(ref) {
 
 // ---------------------------------------------------------------- hoisting
 
-/** The function or program node a node's code runs in, and whether it runs when that scope runs. */
+/** The function a call or `new` invokes on the spot (`(function(){…})()`, `.call`/`.apply` of one), or false. */
 function isIife(call) {
   if (!call || (call.type !== 'CallExpression' && call.type !== 'NewExpression')) return false;
   let c = call.callee;

@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
-import { ROOT, BOARD_BUDGET, listBoards, compile, es5Path, bundle, minify } from './build.mjs';
+import { ROOT, BOARD_BUDGET, listBoards, compile, es5Path, bundle, minify, bytesBySource } from './build.mjs';
 
 const require = createRequire(import.meta.url);
 const acorn = require('acorn');
@@ -57,7 +57,7 @@ function exportNames(js) {
   return names;
 }
 
-/** Minified size of the core: { bytes, files }. */
+/** Minified size of the core: { bytes, files, bySource: { repo-relative source: bytes } }. */
 export async function coreSize(buildDir = join(ROOT, 'build')) {
   const files = coreFiles();
   if (!files.length) return { bytes: 0, files };
@@ -74,14 +74,20 @@ export async function coreSize(buildDir = join(ROOT, 'build')) {
   mkdirSync(dirname(entry), { recursive: true });
   writeFileSync(entry, lines.join('\n') + '\n');
   const b = await bundle({ entryJs: entry, es5Dir, outFile: join(buildDir, 'size', 'core.min.js'), format: 'esm' });
-  const m = await minify(b.code, null, { module: true });
+  const m = await minify(b.code, b.map, { module: true, fileName: 'core.min.js' });
   writeFileSync(join(buildDir, 'size', 'core.min.js'), m.code);
   const ast = acorn.parse(m.code, { ecmaVersion: 'latest', sourceType: 'module' });
   let overhead = 0;
   for (const st of ast.body) {
     if (st.type === 'ExportNamedDeclaration') overhead += st.declaration ? st.declaration.start - st.start : st.end - st.start;
   }
-  return { bytes: Buffer.byteLength(m.code) - overhead, files };
+  const bySource = {};
+  const raw = bytesBySource(m.code, m.map);
+  for (const k in raw) {
+    const name = k === '(glue)' ? k : relative(ROOT, resolve(join(buildDir, 'size'), k)).split('\\').join('/');
+    bySource[name] = (bySource[name] || 0) + raw[k];
+  }
+  return { bytes: Buffer.byteLength(m.code) - overhead, files, bySource, overhead };
 }
 
 /** A board profile's `bundleBudget`, or the default. Evaluates the profile (esbuild, in a sandbox). */
@@ -133,10 +139,14 @@ async function main(argv) {
     }
   }
   const w = Math.max(...rows.map((r) => r.what.length));
-  process.stdout.write('minified bytes'.padStart(w + 9) + '    budget   used\n');
+  process.stdout.write('what'.padEnd(w) + '     bytes    budget   used\n');
   for (const r of rows) {
-    process.stdout.write(r.what.padEnd(w) + String(r.bytes).padStart(9) + String(r.budget).padStart(10) + (Math.round((100 * r.bytes) / r.budget) + '%').padStart(7) + (r.bytes > r.budget ? '  OVER BUDGET' : '') + '\n');
+    process.stdout.write(r.what.padEnd(w) + String(r.bytes).padStart(10) + String(r.budget).padStart(10) + (Math.round((100 * r.bytes) / r.budget) + '%').padStart(7) + (r.bytes > r.budget ? '  OVER BUDGET' : '') + '\n');
   }
+  process.stdout.write('\ncore bytes by source (minified, attributed through the source map; `export` clause of the probe excluded):\n');
+  const parts = Object.keys(core.bySource).map((k) => [k, k === '(glue)' ? core.bySource[k] - core.overhead : core.bySource[k]]);
+  parts.sort((a, b) => b[1] - a[1]);
+  for (const [k, n] of parts) if (n > 0) process.stdout.write('  ' + k.padEnd(40) + String(n).padStart(7) + '\n');
   const over = rows.filter((r) => r.bytes > r.budget);
   for (const r of over) process.stderr.write('size: ' + r.what + ' is ' + r.bytes + ' bytes minified, over its budget of ' + r.budget + ' bytes by ' + (r.bytes - r.budget) + '\n');
   return over.length ? 1 : 0;
