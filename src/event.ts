@@ -53,5 +53,5 @@ export type EvArgs =
   | [Conn, Ev.HttpBody, Uint8Array]
   | [Conn, Ev.Wakeup, any];
 
-/** One handler per connection: `(c, ev, data)`. */
+/** One handler per connection: `(c, ev, data)`. Declare all three parameters (TypeScript cannot narrow a shorter list against the tuple union). */
 export type Handler = (...a: EvArgs) => void;

@@ -32,6 +32,7 @@ function httpProto(c: Conn, ev: Ev, _d: unknown): void {
     serve(c, now);
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
+  else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "the handler failed");
 }
 
 /** The response to the current request is complete: go on with the next one, or close. */

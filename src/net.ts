@@ -158,8 +158,18 @@ export function emit(c: Conn, ev: Ev, data: any): void {
     if (c.pfn) (c.pfn as any)(c, ev, data);
     if (c.fn && c.id === id) (c.fn as any)(c, ev, data);
   } catch (e) {
-    c.mgr.hal.log("handler error on conn " + id + " ev " + ev + ": " + e);
-    if (c.id === id && ev !== Ev.Close) c.f |= F.CLOSING;
+    const why = "handler error on conn " + id + " ev " + ev + ": " + e;
+    c.mgr.hal.log(why);
+    if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
+    // The protocol may still answer for the handler (HTTP: 500), then the connection ends.
+    if (c.pfn) {
+      try {
+        (c.pfn as any)(c, Ev.Error, why);
+      } catch (e2) {
+        /* nothing more to try */
+      }
+    }
+    if (!(c.f & F.DRAINING)) c.f |= F.CLOSING;
   }
 }
 

@@ -567,6 +567,39 @@ describe('espruino HAL: the radio', () => {
     expect(late).toHaveLength(1);
   });
 
+  it('wraps Wifi.connect and startAP: errors as strings, a throw reported from a timer, open AP without a password', () => {
+    const calls: unknown[] = [];
+    let joinCb: ((err: unknown) => void) | null = null;
+    const wifi = {
+      connect: (ssid: string, o: unknown, cb: (err: unknown) => void) => {
+        calls.push(['connect', ssid, o]);
+        joinCb = cb;
+      },
+      startAP: (ssid: string, o: unknown) => {
+        calls.push(['startAP', ssid, o]);
+        throw new Error('AP failed');
+      },
+      disconnect: () => calls.push(['disconnect']),
+      getStatus: () => {
+        throw new Error('radio off');
+      },
+    };
+    const f = fakeEnv({ modules: { Wifi: wifi } });
+    const hal = espruinoHal(esp32, f.env);
+    const out: (string | null)[] = [];
+    hal.wifi!.connect('home', 'secret', (e) => out.push(e));
+    joinCb!('bad_password');
+    joinCb!(null);
+    expect(out).toEqual(['bad_password']);
+    hal.wifi!.startAP('setup', '', (e) => out.push(e));
+    expect(out).toHaveLength(1);
+    f.advance(0);
+    expect(out[1]).toBe('AP failed');
+    expect(calls[1]).toEqual(['startAP', 'setup', { authMode: 'open' }]);
+    hal.wifi!.disconnect();
+    expect(hal.wifi!.status()).toEqual({ sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' });
+  });
+
   it('simulated radio: joins with the right password only, and refuses a short AP password', () => {
     const f = fakeEnv();
     const hal = espruinoHal(linux, f.env);

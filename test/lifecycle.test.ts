@@ -224,7 +224,7 @@ describe("guarantee 3: Connection: close flushes the whole response, then closes
   });
 
   test("a handler's own Connection: close header closes after the response", () => {
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "Connection: close\r\n", "bye");
     });
     const cl = client();
@@ -255,7 +255,7 @@ describe("guarantee 4: deferral is explicit and safe", () => {
   });
 
   test("a reply from a timer callback completes the response", () => {
-    const { sim, client, mgr } = server((c, ev) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) {
         const r = httpResp(c)!;
         timerAdd(mgr, 1500, false, () => r.reply(200, "", "later"));
@@ -398,7 +398,7 @@ describe("guarantee 7: a client that half-closes after its request still gets th
 
 describe("errors get a status and a close, never silence", () => {
   const reject = (req: string, over = {}) => {
-    const { sim, client, mgr } = server((c, ev) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
     }, over);
     const cl = client();
@@ -456,7 +456,7 @@ describe("errors get a status and a close, never silence", () => {
   });
 
   test("413 for a streamed upload larger than maxBody", () => {
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpHdrs) httpBodyStream(c);
     }, { maxBody: 1000 });
     const cl = client();
@@ -480,13 +480,14 @@ describe("errors get a status and a close, never silence", () => {
     expect(parseResponses(cl.received).resps[0].body).toMatch(/whitespace before the colon/);
   });
 
-  test("a handler that throws gets its connection closed and its slot freed", () => {
-    const { sim, client, mgr } = server((c, ev) => {
+  test("a handler that throws gets 500, its connection closed and its slot freed", () => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) throw new Error("bug");
     });
     const cl = client();
-    cl.send(GET("/"));
+    cl.send(GET("/") + GET("/"));
     sim.run();
+    expect(statuses(cl.received)).toEqual([500]);
     expect(cl.gotFin).toBe(true);
     expect(used(mgr)).toBe(0);
     expect(sim.logs.join("\n")).toMatch(/bug/);
@@ -495,7 +496,7 @@ describe("errors get a status and a close, never silence", () => {
 
 describe("pool and idle connections", () => {
   test("an idle keep-alive connection closes silently after the idle timeout", () => {
-    const { sim, client, mgr } = server((c, ev) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
     }, { idleMs: 30000 });
     const cl = client();
@@ -521,7 +522,7 @@ describe("pool and idle connections", () => {
   });
 
   test("pool full: the longest-idle keep-alive connection is evicted for a newcomer", () => {
-    const { sim, client, mgr } = server((c, ev) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
     }, { slots: 2 });
     const a = client();
@@ -563,7 +564,7 @@ describe("pool and idle connections", () => {
   });
 
   test("an upload in progress is busy: never evicted", () => {
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpHdrs) httpBodyStream(c);
     }, { slots: 1 });
     const a = client();
@@ -618,7 +619,7 @@ describe("HTTP features", () => {
   });
 
   test("HEAD gets the headers and Content-Length, no body", () => {
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "twelve bytes");
     });
     const cl = client();
@@ -654,7 +655,7 @@ describe("HTTP features", () => {
         sent += n;
       }
     };
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) {
         httpStart(c, 200, "", total);
         fill(c);
@@ -712,7 +713,7 @@ describe("HTTP features", () => {
   });
 
   test("a client that stops reading is dropped after drainMs, freeing the slot", () => {
-    const { sim, client, mgr } = server((c, ev) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "z".repeat(10000));
     }, { txSize: 512, drainMs: 10000 });
     const cl = client();

@@ -163,7 +163,7 @@ describe("properties", () => {
         const sim = new Sim();
         const lim = limits({ slots: 2, rxSize: 1024, txSize: 512, maxLine: 256, hdrMs: 1000, bodyMs: 2000, respMs: 3000, idleMs: 4000, drainMs: 1000 });
         const mgr = mgrInit(sim, lim);
-        httpListen(mgr, 80, (c, ev) => {
+        httpListen(mgr, 80, (c, ev, _d) => {
           if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
         });
         const cl = sim.connect(80);
