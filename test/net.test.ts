@@ -43,7 +43,7 @@ test("an outgoing connection gets Connect, can send and read, and drains then cl
   let connected = false;
   let reply = "";
   let closed = false;
-  const c = connect(mgr, "127.0.0.1", 9, (cc: Conn, ev) => {
+  const c = connect(mgr, "127.0.0.1", 9, (cc: Conn, ev, _d) => {
     if (ev === Ev.Connect) {
       connected = true;
       send(cc, "ping");
