@@ -24,7 +24,7 @@
 import type { Board } from '../boards/types';
 import type { Clock, Codec, Hal, Listener, Mem, Net, Sock, SockHandler, Storage, Wifi, WifiNet } from './hal';
 import { SockErr } from './hal';
-import type { EspE, EspEnv, EspNet, EspServer, EspSocket, EspStorage, EspWifi } from './espruino-types';
+import type { EspAp, EspE, EspEnv, EspNet, EspServer, EspSocket, EspStorage, EspWifi } from './espruino-types';
 import { simRadio } from './radio-sim';
 
 // The interpreter's globals, for espruinoEnv() only (module-local: they do not leak into other files).
@@ -349,23 +349,27 @@ function espStorage(st: EspStorage, E: EspE): Storage {
   };
 }
 
-/** A callback that runs once: by the first of its caller and a deadline of `ms`. */
-function oneShot<T>(clock: Clock, ms: number, done: (err: string | null, v: T | null) => void): (err: string | null, v: T | null) => void {
+/**
+ * Start a radio operation whose callback may never come: `done` runs once,
+ * with the callback's outcome or 'timeout' after `ms`, or with what `start`
+ * threw (from a timer, never from inside the caller's call).
+ */
+function guarded<T>(clock: Clock, ms: number, start: (cb: (err: unknown, v?: T) => void) => void, done: (err: string | null, v: T | null) => void): void {
   let over = false;
   let t = 0;
-  const fin = (err: string | null, v: T | null): void => {
+  const fin = (err: unknown, v?: T): void => {
     if (over) return;
     over = true;
     clock.cancel(t);
-    done(err, v);
+    done(err ? String(err) : null, err || v === undefined ? null : v);
   };
-  t = clock.after(ms, () => fin('timeout', null));
-  return fin;
-}
-
-/** An error thrown by the interpreter, as one line. */
-function msg(e: unknown): string {
-  return e && (e as { message?: string }).message ? String((e as { message: string }).message) : String(e);
+  t = clock.after(ms, () => fin('timeout'));
+  try {
+    start(fin);
+  } catch (e) {
+    const m = e && (e as Error).message ? (e as Error).message : e;
+    clock.soon(() => fin(m || 'failed'));
+  }
 }
 
 /** The ESP32 radio over `require("Wifi")`, with deadlines on every callback it might never make. */
@@ -378,35 +382,24 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
         return;
       }
       scanning = true;
-      const fin = oneShot<WifiNet[]>(clock, SCAN_MS, (err, list) => {
-        scanning = false;
-        done(err, list);
-      });
-      try {
-        wf.scan((a, b) => {
-          // cb(err, list) on 2v29; older builds passed the list alone.
-          const raw = Array.isArray(a) ? a : b;
-          if (!raw || (a && !Array.isArray(a))) {
-            fin(a ? String(a) : 'failed', null);
-            return;
+      guarded<EspAp[]>(
+        clock,
+        SCAN_MS,
+        // cb(err, list) on 2v29; older builds passed the list alone.
+        (cb) => wf.scan((a, b) => (Array.isArray(a) ? cb(null, a) : cb(a || (b ? null : 'failed'), b))),
+        (err, raw) => {
+          scanning = false;
+          let list: WifiNet[] | null = null;
+          if (raw) {
+            list = [];
+            for (let i = 0; i < raw.length; i++) list.push({ ssid: raw[i].ssid, rssi: raw[i].rssi, channel: raw[i].channel, auth: raw[i].authMode });
           }
-          const list: WifiNet[] = [];
-          for (let i = 0; i < raw.length; i++) list.push({ ssid: raw[i].ssid, rssi: raw[i].rssi, channel: raw[i].channel, auth: raw[i].authMode });
-          fin(null, list);
-        });
-      } catch (e) {
-        const m = msg(e);
-        clock.soon(() => fin(m, null));
-      }
+          done(err, list);
+        },
+      );
     },
     connect(ssid, password, done) {
-      const fin = oneShot<null>(clock, JOIN_MS, (err) => done(err));
-      try {
-        wf.connect(ssid, { password: password }, (err) => fin(err ? String(err) : null, null));
-      } catch (e) {
-        const m = msg(e);
-        clock.soon(() => fin(m, null));
-      }
+      guarded<null>(clock, JOIN_MS, (cb) => wf.connect(ssid, { password: password }, cb), done);
     },
     disconnect() {
       try {
@@ -416,13 +409,7 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
       }
     },
     startAP(ssid, password, done) {
-      const fin = oneShot<null>(clock, AP_MS, (err) => done(err));
-      try {
-        wf.startAP(ssid, password ? { password: password, authMode: 'wpa2' } : { authMode: 'open' }, (err) => fin(err ? String(err) : null, null));
-      } catch (e) {
-        const m = msg(e);
-        clock.soon(() => fin(m, null));
-      }
+      guarded<null>(clock, AP_MS, (cb) => wf.startAP(ssid, password ? { password: password, authMode: 'wpa2' } : { authMode: 'open' }, cb), done);
     },
     status() {
       let sta = 'off';
