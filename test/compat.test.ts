@@ -89,6 +89,7 @@ const rules: [string, string[], string[]][] = [
       'var t, o; t = o || (o = 1);',
     ],
   ],
+  ['length-assign', ['a.length = 0;', 'o.q.length -= 1;', 'a.length++;', 'a["length"] = 2;'], ['a.splice(0);', 'var n = a.length;', 'a.len = 0;']],
   ['syntax', ['export var a = 1;', 'var a = ;'], ['var a = 1;']],
 ];
 

@@ -122,6 +122,9 @@ function checkSyntax(ast, add) {
         if (node.generator) add(node, 'generator', 'generators are not supported by Espruino');
         if (node.async) add(node, 'async', 'async functions are not supported by Espruino');
         break;
+      case 'UpdateExpression':
+        if (node.argument.type === 'MemberExpression' && memberName(node.argument) === 'length') add(node, 'length-assign', LENGTH_MSG);
+        break;
       case 'YieldExpression':
         add(node, 'generator', '`yield` (generators) is not supported by Espruino');
         break;
@@ -145,6 +148,7 @@ function checkSyntax(ast, add) {
         if (node.operator === '**') add(node, 'exponent', '`**` is not supported by Espruino (use Math.pow)');
         break;
       case 'AssignmentExpression':
+        if (node.left.type === 'MemberExpression' && memberName(node.left) === 'length') add(node, 'length-assign', LENGTH_MSG);
         if (node.operator === '**=') add(node, 'exponent', '`**=` is not supported by Espruino (use Math.pow)');
         if (node.operator === '??=' || node.operator === '||=' || node.operator === '&&=') add(node, 'logical-assignment', '`' + node.operator + '` is not supported by Espruino');
         break;
@@ -188,6 +192,9 @@ function checkSyntax(ast, add) {
     }
   });
 }
+
+// Measured on 2v29: `a.length = 0` (or any write to an array's length) throws "Assignment to a constant".
+const LENGTH_MSG = 'writing `.length` throws on Espruino arrays ("Assignment to a constant"): use `a.splice(0)` to empty one';
 
 function containsFunction(node) {
   let found = false;
