@@ -100,7 +100,8 @@ export function parseHead(hm: HttpMsg, head: string): number {
   hm.uri = q < 0 ? target : target.substr(0, q);
   hm.query = q < 0 ? "" : target.substr(q + 1);
   hm.v = vm[2] === "0" ? 10 : 11;
-  hm.hn.length = hm.hv.length = 0;
+  hm.hn.splice(0, hm.hn.length); // Espruino 2v29 throws on `a.length = 0`
+  hm.hv.splice(0, hm.hv.length);
   hm.body = EMPTY;
   hm.len = 0;
   hm.cl = -1;

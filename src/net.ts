@@ -260,7 +260,7 @@ export function connFree(c: Conn, err: number): void {
   c.rx.n = c.tx.n = 0;
   c.src = null;
   c.so = 0;
-  c.wq.length = 0;
+  c.wq.splice(0, c.wq.length);
   c.dl = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = 0;
   c.t0 = -1;
   void err;
