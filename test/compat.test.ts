@@ -22,7 +22,7 @@ interface Violation {
 const rules: [string, string[], string[]][] = [
   ['destructuring', ['var {a} = o;', 'var [a, b] = o;', 'function f({ x }) {}'], ['var a = o.a, b = o[1];']],
   ['spread', ['f(...a);', 'var a = [...b];', 'var o = { ...p };'], ['f.apply(void 0, a);', 'var a = b.concat([]);']],
-  ['rest', ['function f(...r) {}', 'var [a, ...r] = x;'], ['function f() { var r = Array.prototype.slice.call(arguments); }']],
+  ['rest', ['function f(...r) {}', 'var [a, ...r] = x;'], ['function f() { var r = [].slice.call(arguments); }']],
   ['default-param', ['function f(a = 1) {}'], ['function f(a) { if (a === void 0) a = 1; }']],
   ['generator', ['function* g() { yield 1; }'], ['function g() { return 1; }']],
   ['async', ['async function f() {}', 'var f = async () => 1;', 'async function f() { await p; }'], ['function f() { return p.then(g); }']],
@@ -90,6 +90,12 @@ const rules: [string, string[], string[]][] = [
     ],
   ],
   ['length-assign', ['a.length = 0;', 'o.q.length -= 1;', 'a.length++;', 'a["length"] = 2;'], ['a.splice(0);', 'var n = a.length;', 'a.len = 0;']],
+  [
+    'builtin-prototype',
+    ['Array.prototype.slice.call(arguments);', 'var f = String.prototype.charAt;', 'Function.prototype.apply.call(f, t, a);', 'Uint8Array.prototype.set.call(u, v);'],
+    ['[].slice.call(arguments);', 'Object.prototype.hasOwnProperty.call(o, k);', 'A.prototype.m = function () {};', 'Array.prototype.myHelper = function () {};'],
+  ],
+  ['switch-default', ['switch (x) { case 1: break; default: break; case 2: break; }'], ['switch (x) { case 1: break; case 2: break; default: break; }', 'switch (x) { default: f(); }']],
   ['syntax', ['export var a = 1;', 'var a = ;'], ['var a = 1;']],
 ];
 

@@ -54,6 +54,16 @@ export const MISSING_METHODS = {
   copyWithin: 'copyWithin',
 };
 
+/**
+ * Built-ins whose methods exist only on instances (measured on 2v29:
+ * `typeof Array.prototype.slice` is "undefined", `[].slice` works).
+ * Object.prototype is fine (hasOwnProperty, toString).
+ */
+const INSTANCE_ONLY = [
+  'Array', 'String', 'Function', 'Number', 'Boolean', 'RegExp', 'Date', 'Promise', 'Error', 'ArrayBuffer', 'DataView',
+  'Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array',
+];
+
 /** Modules `require` may load: Espruino's built-in modules (ESP32 and Linux builds). */
 export const ESPRUINO_MODULES = [
   'net', 'http', 'Storage', 'Wifi', 'crypto', 'fs', 'dgram', 'tls', 'Flash', 'heatshrink',
@@ -184,6 +194,11 @@ function checkSyntax(ast, add) {
       case 'ImportExpression':
         add(node, 'import', 'dynamic import() is not supported by Espruino');
         break;
+      case 'SwitchStatement': {
+        const d = node.cases.findIndex((c) => c.test === null);
+        if (d >= 0 && d < node.cases.length - 1) add(node.cases[d + 1], 'switch-default', '`case` after `default` is a SyntaxError on Espruino ("CASE after DEFAULT unsupported"): put `default` last');
+        break;
+      }
       case 'ForStatement':
         if (node.init && node.init.type === 'VariableDeclaration' && node.init.kind !== 'var' && containsFunction(node.body)) {
           add(node, 'loop-binding', '`for (' + node.init.kind + ' …)` captured by a closure: Espruino has no per-iteration binding');
@@ -403,6 +418,13 @@ function checkGlobals(ast, { refs }, add, modules) {
     const member = p && p.type === 'MemberExpression' && p.object === ref.node ? memberName(p) : null;
     if (member !== null && MISSING_STATICS[name] && MISSING_STATICS[name].indexOf(member) >= 0) {
       add(p, 'global', '`' + name + '.' + member + '` does not exist on Espruino');
+    }
+    if (member === 'prototype' && INSTANCE_ONLY.indexOf(name) >= 0) {
+      const gp = ref.parents[ref.parents.length - 2];
+      const m = gp && gp.type === 'MemberExpression' && gp.object === p ? memberName(gp) : null;
+      const writes = ref.parents[ref.parents.length - 3];
+      const isWrite = writes && writes.type === 'AssignmentExpression' && writes.left === gp;
+      if (m !== null && !isWrite) add(gp, 'builtin-prototype', '`' + name + '.prototype.' + m + '` is undefined on Espruino (built-in methods live on instances): use e.g. `[].' + m + '.call(…)` or call it on the value');
     }
     if (name === 'process' && member === 'env') {
       const gp = ref.parents[ref.parents.length - 2];
