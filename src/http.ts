@@ -44,8 +44,17 @@ const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\//;
 const AUTHORITY = /^[^\/?#@]+:\d+$/;
 // RFC 9110 §5.5: field values are VCHAR, obs-text, SP, HTAB; anything else (NUL, CR, LF, CTL, DEL) is invalid.
 const BADVAL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const OWS = /^[ \t]+|[ \t]+$/g;
 const DIGITS = /^\d+$/;
+// Espruino 2v29's RegExp has no alternation under anchors, no \b, no {n}, no lazy or quantified groups
+// (measured): every pattern here is a single class run, and the rest is done by hand.
+const LEAD_OWS = /^[ \t]+/;
+const TRAIL_OWS = /[ \t]+$/;
+const TCHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** `s` without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS; not String.trim, which also eats obs-text 0xA0). */
+export function ows(s: string): string {
+  return s.replace(LEAD_OWS, "").replace(TRAIL_OWS, "");
+}
 
 function fail(hm: HttpMsg, code: number, why: string): number {
   hm.err = why;
@@ -57,7 +66,7 @@ function list(s: string): string[] {
   const a = s.split(",");
   const r: string[] = [];
   for (let i = 0; i < a.length; i++) {
-    const t = a[i].replace(OWS, "").toLowerCase();
+    const t = ows(a[i]).toLowerCase();
     if (t) r.push(t);
   }
   return r;
@@ -125,7 +134,7 @@ export function parseHead(hm: HttpMsg, head: string): number {
       const w = name.charCodeAt(name.length - 1);
       return fail(hm, 400, w === 32 || w === 9 ? "whitespace before the colon in a header field" : "invalid header field name");
     }
-    const value = l.substr(colon + 1).replace(OWS, "");
+    const value = ows(l.substr(colon + 1));
     if (BADVAL.test(value)) return fail(hm, 400, "control character in a header field value");
     const lname = name.toLowerCase();
     hm.hn.push(lname);
@@ -179,20 +188,78 @@ export function headEnd(b: Uint8Array, n: number, from: number): number {
   }
 }
 
-const CHUNK = /^([0-9A-Fa-f]+)(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*$/;
+const HEXRUN = /^[0-9A-Fa-f]+/;
+
+function skipWs(s: string, i: number): number {
+  while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
+  return i;
+}
+
+function tokEnd(s: string, i: number): number {
+  while (i < s.length && TCHARS.indexOf(s.charAt(i)) >= 0) i++;
+  return i;
+}
+
+/** RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ). Rare, so scanned by hand. */
+function extOk(s: string, i: number): boolean {
+  const n = s.length;
+  while (i < n) {
+    i = skipWs(s, i);
+    if (s.charCodeAt(i) !== 59) return false; // ";" (also: trailing whitespace)
+    i = skipWs(s, i + 1);
+    const j = tokEnd(s, i);
+    if (j === i) return false;
+    const k = skipWs(s, j);
+    if (s.charCodeAt(k) !== 61) {
+      i = j;
+      continue;
+    }
+    i = skipWs(s, k + 1);
+    if (s.charCodeAt(i) === 34) {
+      // quoted-string: qdtext / quoted-pair (RFC 9110 §5.6.4)
+      for (i++; ; i++) {
+        if (i >= n) return false;
+        let c = s.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 92) c = s.charCodeAt(++i); // quoted-pair: the escaped char must itself be text
+        if (!(c === 9 || (c >= 32 && c !== 127 && c <= 255))) return false;
+      }
+      i++;
+    } else {
+      const e = tokEnd(s, i);
+      if (e === i) return false;
+      i = e;
+    }
+  }
+  return true;
+}
 
 /** The size of a chunk-size line (RFC 9112 §7.1, without its CRLF; extensions validated and ignored): >= 0, or -1 if malformed, -2 if over 8 hex digits. */
 export function chunkSize(line: string): number {
-  const m = CHUNK.exec(line);
+  const m = HEXRUN.exec(line);
   if (!m) return -1;
-  if (m[1].length > 8) return -2;
-  return parseInt(m[1], 16);
+  const hex = m[0];
+  if (hex.length < line.length && !extOk(line, hex.length)) return -1;
+  if (hex.length > 8) return -2;
+  return parseInt(hex, 16);
 }
 
 /** Is `line` a valid field line (for trailers: RFC 9112 §7.1.2, validated then dropped)? */
 export function fieldOk(line: string): boolean {
   const colon = line.indexOf(":");
-  return colon > 0 && TOKEN.test(line.substr(0, colon)) && !BADVAL.test(line.substr(colon + 1).replace(OWS, ""));
+  return colon > 0 && TOKEN.test(line.substr(0, colon)) && !BADVAL.test(ows(line.substr(colon + 1)));
+}
+
+/** The lowercased tokens of the Connection field in a block of header lines ("Name: value\r\n"…), or null if it has none. */
+export function connTokens(hdrs: string): string[] | null {
+  const l = hdrs.toLowerCase();
+  let i = l.indexOf("connection:");
+  while (i > 0 && l.charCodeAt(i - 1) !== 10) i = l.indexOf("connection:", i + 1);
+  if (i < 0) return null;
+  let e = l.indexOf("\n", i);
+  if (e < 0) e = l.length;
+  if (l.charCodeAt(e - 1) === 13) e--;
+  return list(l.substring(i + 11, e));
 }
 
 /** The value of header `name` (any case), or null. */
@@ -201,7 +268,7 @@ export function httpHeader(hm: HttpMsg, name: string): string | null {
   return k < 0 ? null : hm.hv[k];
 }
 
-const HEX2 = /^[0-9A-Fa-f]{2}$/;
+const HEX2 = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
 
 /** Percent-decode (`+` is a space); bytes come out as char codes 0-255; invalid escapes stay as they are. */
 export function urlDecode(s: string): string {

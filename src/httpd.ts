@@ -13,12 +13,10 @@
 import { Ev, Handler } from "./event";
 import { ioAdd, ioDel, ioFree } from "./iobuf";
 import { Conn, F, Mgr, connDrain, emit, listen, sched } from "./net";
-import { EMPTY, HttpMsg, chunkSize, fieldOk, headEnd, parseHead, reason } from "./http";
+import { EMPTY, HttpMsg, chunkSize, connTokens, fieldOk, headEnd, parseHead, reason } from "./http";
 
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
 const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
-const CONNECTION_CLOSE = /(^|\n)connection:[^\n]*\bclose\b/i;
-const CONNECTION = /(^|\n)connection:/i;
 
 /** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). False if the port cannot be bound. */
 export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
@@ -64,7 +62,8 @@ function queue(c: Conn, b: Uint8Array): boolean {
 /** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
 function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | null): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
-  if (hdrs && CONNECTION_CLOSE.test(hdrs)) c.f |= F.CLOSE;
+  const own = hdrs ? connTokens(hdrs) : null; // the handler's own Connection field, if any
+  if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
   let h = "HTTP/1.1 " + code + " " + reason(code) + "\r\n" + hdrs;
   // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
   const none = code < 200 || code === 204 || code === 304;
@@ -75,7 +74,7 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
     h += "Transfer-Encoding: chunked\r\n";
     c.f |= F.RCHUNK;
   }
-  if (hdrs && CONNECTION.test(hdrs)) {
+  if (own) {
     /* the handler wrote its own Connection field */
   } else if (c.f & F.CLOSE) h += "Connection: close\r\n";
   else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
