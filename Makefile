@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= esp32
 NPM_STAMP := node_modules/.stamp-install
 
-.PHONY: all test typecheck unit run bundle bundles size compat flash flash-dry bench clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench clean
 
 all: test
 
@@ -39,6 +39,18 @@ size: bundles
 
 ## test: everything CI runs.
 test: typecheck compat size unit
+
+## flash: write dist/$(BOARD)/app.js to the board's Storage as .bootcde and start it (tools/flash.mjs).
+##   PORT=/dev/ttyUSB0 (serial) or PORT=tcp://192.168.4.1:23 (telnet console); PORT is checked before building.
+flash: flash-port bundle
+	@node tools/flash.mjs --board $(BOARD) --port '$(PORT)'
+
+flash-port: $(NPM_STAMP)
+	@node tools/flash.mjs --board $(BOARD) --port '$(PORT)' --check
+
+## flash-dry: what `make flash` would send, to build/$(BOARD)/flash.js: offline, no device.
+flash-dry: bundle
+	@node tools/flash.mjs --board $(BOARD) --dry
 
 clean:
 	rm -rf dist build coverage .data
