@@ -99,7 +99,17 @@ describe('board profiles', () => {
   it('boards serve HTTP on port 80 with the Wifi radio; the Linux build and the emulator on 8080 with the simulated one', () => {
     for (const b of esp) expect([b.httpPort, b.radio]).toEqual([80, 'esp32']);
     expect(hosted.map((b) => b.name)).toEqual(['linux', 'emulator']);
-    for (const b of hosted) expect([b.httpPort, b.radio, b.espruino, b.jsvars]).toEqual([8080, 'sim', null, 0]);
+    for (const b of hosted) expect([b.httpPort, b.radio, b.espruino]).toEqual([8080, 'sim', null]);
+    expect(findBoard('linux')!.jsvars).toBe(0); // the Linux build's pool grows on demand
+  });
+
+  it('the emulator is held to an ESP32: its JsVar pool and lwIP’s 10 sockets (listener + slots + a spare)', () => {
+    const em = findBoard('emulator')!;
+    expect(em.jsvars).toBe(16383);
+    expect(em.limits.slots + 1 + 1).toBeLessThanOrEqual(10);
+    const e = estimate(em);
+    expect(e.typical).toBeLessThanOrEqual(0.75 * em.jsvars);
+    expect(e.worst).toBeLessThanOrEqual(0.9 * em.jsvars);
   });
 
   it('hosted boards keep 8 slots for the wrk -c8 keep-alive benchmark', () => {
