@@ -140,9 +140,9 @@ describe('a missing or wrong PORT: one line, exit code 2, nothing sent', () => {
 /**
  * Enough of an Espruino console for the CLI: a prompt after every line, the
  * Storage writes kept, the boot line answered with the stored size (or a
- * wrong one when `lie` is set).
+ * wrong one with 'lie'; 'crash' adds an uncaught error after it).
  */
-function fakeConsole(lie = false) {
+function fakeConsole(mode: 'ok' | 'lie' | 'crash' = 'ok') {
   const lines: string[] = [];
   const files: Record<string, Uint8Array> = {};
   const server = net.createServer((sock) => {
@@ -167,7 +167,7 @@ function fakeConsole(lie = false) {
           files[w[1]].set(data, Number(w[3]));
         } else if (/FLASHED/.test(line)) {
           const n = files['.bootcde'] ? files['.bootcde'].length : 0;
-          reply = 'FLASHED ' + (lie ? n - 1 : n) + '\r\n';
+          reply = 'FLASHED ' + (mode === 'lie' ? n - 1 : n) + '\r\n' + (mode === 'crash' ? 'Uncaught Error: boom\r\n' : '');
         } else if (line === '') reply = '=undefined\r\n';
         sock.write(reply + '>');
       }
@@ -198,12 +198,23 @@ describe('make flash over telnet (against a fake console)', () => {
   });
 
   it('fails (exit 1, one line) when the board stores a different size', async () => {
-    const con = await fakeConsole(true);
+    const con = await fakeConsole('lie');
     try {
       const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--bundle', BUNDLE, '--out', path.join(tmp, 'sent2.js')]);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/the board stored \d+ bytes of \.bootcde, expected \d+/);
       expect(r.err.trim().split('\n')).toHaveLength(1);
+    } finally {
+      con.close();
+    }
+  });
+
+  it('fails (exit 1) when the firmware it started reports an uncaught error', async () => {
+    const con = await fakeConsole('crash');
+    try {
+      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--bundle', BUNDLE, '--out', path.join(tmp, 'sent3.js')]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/flashed and started, but the firmware reported: Uncaught Error: boom/);
     } finally {
       con.close();
     }

@@ -204,14 +204,13 @@ function runCli(args, timeoutS, echo) {
   });
 }
 
-/** The first line of CLI output that shows the upload went wrong, or ''. */
-function failure(out) {
-  const lines = out.split(/\r?\n/);
-  for (const l of lines) {
-    if (/Unable to connect|RECEIVE ERROR|Prompt not detected|No Ports Found|Uncaught|^\s*Error\b|Error: /.test(l)) return l.replace(/^--\]\s*/, '').trim();
-  }
+/** The first line of `out` (CLI and device output) that shows something went wrong, or ''. */
+function failure(out, re) {
+  for (const l of out.split(/\r?\n/)) if (re.test(l)) return l.replace(/^--\]\s*/, '').trim();
   return '';
 }
+/** Signs that the upload itself failed (before the board echoed the stored size). */
+const UPLOAD_FAILED = /Unable to connect|RECEIVE ERROR|Prompt not detected|No Ports Found|Uncaught|^\s*Error\b|Error: /;
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
@@ -259,11 +258,12 @@ async function main() {
   let r;
   try {
     // A 115200-baud line carries ~10 KB/s; the base64 text is 4/3 of the bundle; flash writes on the board add more.
-    r = await runCli(args, o.timeout || (o.dry ? 60 : 60 + Math.ceil(size / 1000)), !o.dry || o.verbose);
+    r = await runCli(args, o.timeout || (o.dry ? 60 : 60 + Math.ceil(size / 500)), !o.dry || o.verbose);
   } catch (e) {
     fail(1, (o.dry ? 'the espruino CLI' : port.name) + ' gave ' + e.message + (o.dry ? '' : ': is the board answering on its console?'));
   }
-  const bad = failure(r.out);
+  const echo = r.out.search(/FLASHED \d+/);
+  const bad = failure(echo < 0 ? r.out : r.out.slice(0, echo), UPLOAD_FAILED);
   if (r.code !== 0 || bad) fail(1, (bad || 'the espruino CLI exited with code ' + r.code) + (o.verbose ? '' : ' (--verbose for the whole log)'));
   if (o.dry) {
     process.stdout.write('flash: wrote ' + rel(out) + ' (' + fs.statSync(out).size + ' bytes): what make flash sends after reset(), for ' + rel(bundle) + ' (' + size + ' bytes)\n');
@@ -272,6 +272,8 @@ async function main() {
   const m = /FLASHED (\d+)/.exec(r.out);
   if (!m) fail(1, 'the board did not confirm the write (no "FLASHED" line from ' + port.name + ')');
   if (Number(m[1]) !== size) fail(1, 'the board stored ' + m[1] + ' bytes of ' + BOOT_FILE + ', expected ' + size);
+  const crash = failure(r.out.slice(echo), /Uncaught/);
+  if (crash) fail(1, 'flashed and started, but the firmware reported: ' + crash);
   process.stdout.write('flash: ' + board.name + ' on ' + port.name + ': ' + BOOT_FILE + ' = ' + rel(bundle) + ' (' + size + ' bytes), started with ' + (o.reboot ? 'E.reboot()' : 'load()') + '\n');
 }
 
