@@ -7,9 +7,11 @@ NPM_STAMP := node_modules/.stamp-install
 
 all: test
 
-# npm dependencies, reinstalled whenever the lock file changes.
+# npm dependencies, reinstalled whenever the lock file changes. `npm install`, not `npm ci`:
+# the registry here lacks some optional platform binaries (@swc/core-darwin-*, …) that
+# `npm ci` insists on finding in the lock; `npm install` skips them and keeps the lock as is.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch $@
 
 deps: $(NPM_STAMP)
