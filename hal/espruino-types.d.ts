@@ -66,8 +66,12 @@ export interface EspWifi {
 
 /** The `E` object: native byte/string conversion. */
 export interface EspE {
-  /** Bytes as a string of char codes 0-255; undefined when memory is short. */
-  toString(u8: Uint8Array): string | undefined;
+  /**
+   * The bytes of the arguments as one flat string of char codes 0-255; undefined when
+   * memory is short. Given a single view of a whole flat buffer it returns that
+   * buffer's backing string itself, without a copy.
+   */
+  toString(...parts: (Uint8Array | string)[]): string | undefined;
   toUint8Array(s: string): Uint8Array;
 }
 

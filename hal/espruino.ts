@@ -130,7 +130,13 @@ class EspSock implements Sock {
       this.x.env.setTimeout(() => this.dr(), 50);
       return 0;
     }
-    this.s.write(str);
+    try {
+      // Copied into the socket's send buffer at once (so the view may alias the core's buffer).
+      this.s.write(str);
+    } catch (e) {
+      // "This socket is closed.": the interpreter dropped it and its close event is queued; stay busy until then.
+      return 0;
+    }
     return k;
   }
 
@@ -301,7 +307,10 @@ function espCodec(E: EspE): Codec {
     /** '' also when the interpreter has no memory left for the string. */
     str(u8, from, to) {
       if (to <= from) return '';
-      const s = E.toString(u8.subarray(from, to));
+      const v = u8.subarray(from, to);
+      // Given one view of a whole flat buffer, E.toString returns the buffer's own backing
+      // string (no copy), which would change with the buffer; a second argument forces a copy.
+      const s = v.byteOffset === 0 && v.length === v.buffer.byteLength ? E.toString(v, '') : E.toString(v);
       return s === undefined ? '' : s;
     },
     bytes(s) {

@@ -48,7 +48,7 @@ function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]
   const servers: { port: number; onConnect: (s: FakeSocket) => void; closed: boolean }[] = [];
   const outgoing: { sock: FakeSocket; cb: () => void; host: string; port: number }[] = [];
   const logs: string[] = [];
-  const e = { oom: false };
+  const e = { oom: false, aliased: 0 };
   const net = {
     createServer(onConnect: (s: FakeSocket) => void) {
       const srv = { port: 0, onConnect, closed: false };
@@ -77,9 +77,12 @@ function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]
       return modules[name];
     },
     E: {
-      toString(u8: Uint8Array) {
+      toString(...parts: (Uint8Array | string)[]) {
+        const u8 = parts[0];
         if (!(u8 instanceof Uint8Array)) throw new Error('E.toString expects bytes here');
-        return e.oom ? undefined : latin1(u8);
+        // The interpreter hands back a whole flat buffer's own backing string, which changes with the buffer.
+        if (parts.length === 1 && u8.byteOffset === 0 && u8.length === u8.buffer.byteLength) e.aliased++;
+        return e.oom ? undefined : latin1(u8) + parts.slice(1).join('');
       },
       toUint8Array: bytesOf,
     },
@@ -217,6 +220,18 @@ describe('espruino HAL: writing', () => {
     const dst = new Uint8Array(300);
     expect(sock.read(dst, 10, 290)).toBe(256);
     expect(dst.subarray(10, 266)).toEqual(all);
+  });
+
+  it('takes nothing from a write to a socket the interpreter already closed (it throws), and reports the close that follows', () => {
+    const { raw, sock, r } = accepted();
+    raw.write = () => {
+      throw new Error('This socket is closed.');
+    };
+    expect(sock.write(pattern(10), 0, 10)).toBe(0);
+    expect(sock.write(pattern(10), 0, 10)).toBe(0);
+    raw.emit('end');
+    raw.emit('close', false);
+    expect(r.ev).toEqual(['readable', 'closed ' + SockErr.None]);
   });
 
   it('takes nothing when the interpreter has no memory for the string, and offers writable() again later', () => {
@@ -502,6 +517,15 @@ describe('espruino HAL: storage, memory, clock, codec', () => {
     expect(hal.codec.str(u8, 6, 11)).toBe('world');
     expect(hal.codec.str(u8, 3, 3)).toBe('');
     expect(hal.codec.bytes('\x00\xff')).toEqual(new Uint8Array([0, 255]));
+  });
+
+  it('never lets str() return a whole buffer’s backing string (it would change with the buffer)', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    const buf = bytesOf('abcdef');
+    expect(hal.codec.str(buf, 0, 6)).toBe('abcdef');
+    expect(hal.codec.str(buf, 0, 5)).toBe('abcde');
+    expect(f.e.aliased).toBe(0);
   });
 });
 
