@@ -1,6 +1,6 @@
-/** The firmware entry: the board chosen at build time (boards/current), the Espruino HAL, the application. */
+/** The firmware entry: the board chosen at build time (boards/current), the Espruino HAL with its services, the application. */
 import { board } from "../boards/current";
-import { espruinoHal } from "../hal/espruino";
+import { espruinoDevice } from "../hal/espruino-services";
 import { startApp } from "./app";
 
-startApp(espruinoHal(board), board);
+startApp(espruinoDevice(board), board);

@@ -22,10 +22,9 @@
  * before `close`, never for an orderly close.
  */
 import type { Board } from '../boards/types';
-import type { Clock, Codec, Hal, Listener, Mem, Net, Sock, SockHandler, Storage, Wifi, WifiNet } from './hal';
+import type { Clock, Codec, Hal, Listener, Mem, Net, Sock, SockHandler } from './hal';
 import { SockErr } from './hal';
-import type { EspAp, EspE, EspEnv, EspNet, EspServer, EspSocket, EspStorage, EspWifi } from './espruino-types';
-import { simRadio } from './radio-sim';
+import type { EspE, EspEnv, EspNet, EspServer, EspSocket } from './espruino-types';
 
 // The interpreter's globals, for espruinoEnv() only (module-local: they do not leak into other files).
 declare const E: EspE;
@@ -38,10 +37,6 @@ declare const console: { log(line: string): void };
 /** Largest piece handed to a socket per `drain`: the interpreter's network chunk size (one TCP MSS on ESP32). */
 export const PIECE = 536;
 
-/** Deadlines for radio operations whose callback may never come (a scan can hang after an early error), ms. */
-const SCAN_MS = 20000;
-const JOIN_MS = 30000;
-const AP_MS = 10000;
 
 /** A day, ms: a `getTime()` step larger than this (or backwards) is the clock being set, not time passing. */
 const DAY = 86400000;
@@ -319,125 +314,6 @@ function espCodec(E: EspE): Codec {
   };
 }
 
-/** Longest Storage name; the interpreter silently truncates longer ones, so they are refused here. */
-const NAME_MAX = 28;
-
-/** `require("Storage")`. `read` returns a view of the file in flash (no copy): never write into it. */
-function espStorage(st: EspStorage, E: EspE): Storage {
-  return {
-    read(name) {
-      if (name.length > NAME_MAX) return null;
-      const ab = st.readArrayBuffer(name);
-      return ab === undefined ? null : new Uint8Array(ab);
-    },
-    write(name, data, offset, size) {
-      if (!name || name.length > NAME_MAX) return false;
-      const s = E.toString(data);
-      if (s === undefined) return false;
-      try {
-        if (offset > 0) return st.write(name, s, offset) !== false;
-        return (size > data.length ? st.write(name, s, 0, size) : st.write(name, s)) !== false;
-      } catch (e) {
-        return false;
-      }
-    },
-    erase(name) {
-      if (name.length > NAME_MAX || st.read(name) === undefined) return false;
-      st.erase(name);
-      return true;
-    },
-    list(prefix) {
-      const all = st.list();
-      const r: string[] = [];
-      for (let i = 0; i < all.length; i++) if (!prefix || all[i].indexOf(prefix) === 0) r.push(all[i]);
-      return r;
-    },
-    free() {
-      return st.getFree();
-    },
-  };
-}
-
-/**
- * Start a radio operation whose callback may never come: `done` runs once,
- * with the callback's outcome or 'timeout' after `ms`, or with what `start`
- * threw (from a timer, never from inside the caller's call).
- */
-function guarded<T>(clock: Clock, ms: number, start: (cb: (err: unknown, v?: T) => void) => void, done: (err: string | null, v: T | null) => void): void {
-  let over = false;
-  let t = 0;
-  const fin = (err: unknown, v?: T): void => {
-    if (over) return;
-    over = true;
-    clock.cancel(t);
-    done(err ? String(err) : null, err || v === undefined ? null : v);
-  };
-  t = clock.after(ms, () => fin('timeout'));
-  try {
-    start(fin);
-  } catch (e) {
-    const m = e && (e as Error).message ? (e as Error).message : e;
-    clock.soon(() => fin(m || 'failed'));
-  }
-}
-
-/** The ESP32 radio over `require("Wifi")`, with deadlines on every callback it might never make. */
-function espWifi(wf: EspWifi, clock: Clock): Wifi {
-  let scanning = false;
-  return {
-    scan(done) {
-      if (scanning) {
-        clock.soon(() => done('busy', null));
-        return;
-      }
-      scanning = true;
-      guarded<EspAp[]>(
-        clock,
-        SCAN_MS,
-        // cb(err, list) on 2v29; older builds passed the list alone.
-        (cb) => wf.scan((a, b) => (Array.isArray(a) ? cb(null, a) : cb(a || (b ? null : 'failed'), b))),
-        (err, raw) => {
-          scanning = false;
-          let list: WifiNet[] | null = null;
-          if (raw) {
-            list = [];
-            for (let i = 0; i < raw.length; i++) list.push({ ssid: raw[i].ssid, rssi: raw[i].rssi, channel: raw[i].channel, auth: raw[i].authMode });
-          }
-          done(err, list);
-        },
-      );
-    },
-    connect(ssid, password, done) {
-      guarded<null>(clock, JOIN_MS, (cb) => wf.connect(ssid, { password: password }, cb), done);
-    },
-    disconnect() {
-      try {
-        wf.disconnect();
-      } catch (e) {
-        // already disconnected
-      }
-    },
-    startAP(ssid, password, done) {
-      guarded<null>(clock, AP_MS, (cb) => wf.startAP(ssid, password ? { password: password, authMode: 'wpa2' } : { authMode: 'open' }, cb), done);
-    },
-    status() {
-      let sta = 'off';
-      let ssid = '';
-      let ip = '0.0.0.0';
-      let apIp = '0.0.0.0';
-      try {
-        sta = wf.getStatus().station || sta;
-        ssid = wf.getDetails().ssid || '';
-        ip = wf.getIP().ip || ip;
-        apIp = wf.getAPIP().ip || apIp;
-      } catch (e) {
-        // radio off: the defaults stand
-      }
-      return { sta: sta, ssid: ssid, ip: ip, apIp: apIp };
-    },
-  };
-}
-
 /**
  * The interpreter's own globals. `require` is looked up by name at run time
  * because bundlers rewrite every `require` they see (esbuild into a shim that
@@ -459,7 +335,7 @@ export function espruinoEnv(): EspEnv {
 }
 
 /** `require(name)`, or null where the interpreter lacks the module (it throws). */
-function optional<T>(env: EspEnv, name: string): T | null {
+export function optional<T>(env: EspEnv, name: string): T | null {
   try {
     return (env.require(name) as T) || null;
   } catch (e) {
@@ -468,33 +344,21 @@ function optional<T>(env: EspEnv, name: string): T | null {
 }
 
 /**
- * The HAL for `board` over the interpreter (or over `env`, a stand-in for its
- * globals: tests, hosts). `storage` is absent where `Storage` is; the radio is
- * the board's (`Wifi`), or the simulated one where the board says so or the
- * interpreter has no `Wifi` (the Linux build). Create once, at boot.
+ * The runtime's HAL for `board` over the interpreter (or over `env`, a
+ * stand-in for its globals: tests, hosts): network, clock, codec, memory.
+ * Storage and the radio are services the firmware adds (espruino-services.ts).
+ * Create once, at boot.
  */
 export function espruinoHal(board: Board, env?: EspEnv): Hal {
   const e = env || espruinoEnv();
   const net = optional<EspNet>(e, 'net');
   if (!net) throw new Error('espruinoHal: no "net" module');
   const x: Ctx = { E: e.E, env: e, qmax: Math.max(2 * board.limits.rxSize, 4 * PIECE) };
-  const clock = espClock(e);
-  const st = optional<EspStorage>(e, 'Storage');
-  const wf = board.radio === 'esp32' ? optional<EspWifi>(e, 'Wifi') : null;
-  if (board.radio === 'esp32' && !wf) e.log('espruinoHal: no Wifi module, using the simulated radio');
   const mem: Mem = {
     usage() {
       const m = e.memory();
       return { used: m.usage, total: m.total, unit: 'jsvars' };
     },
   };
-  return {
-    net: espNet(net, x),
-    clock: clock,
-    codec: espCodec(e.E),
-    mem: mem,
-    storage: st ? espStorage(st, e.E) : undefined,
-    wifi: wf ? espWifi(wf, clock) : simRadio(clock),
-    log: e.log,
-  };
+  return { net: espNet(net, x), clock: espClock(e), codec: espCodec(e.E), mem: mem, log: e.log };
 }

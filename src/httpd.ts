@@ -18,9 +18,13 @@ import { EMPTY, HttpMsg, chunkSize, connTokens, fieldOk, headEnd, parseHead, rea
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
 const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
 
-/** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). False if the port cannot be bound. */
+/** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). A client that finds every slot busy gets 503 with Retry-After. False if the port cannot be bound. */
 export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
-  return listen(m, port, fn, httpProto as Handler, F.HTTP);
+  const body = "every connection slot is busy\n";
+  const busy = m.hal.codec.bytes(
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: " + m.lim.retryAfter + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
+  );
+  return listen(m, port, fn, httpProto as Handler, F.HTTP, busy);
 }
 
 /** The protocol handler: parses on Poll (after reads), enforces deadlines. */

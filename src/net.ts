@@ -126,7 +126,7 @@ export class Mgr {
   wa = 0;
   /** Runs one poll pass (installed by mgrInit). */
   pf: () => void = noop;
-  /** Connections refused with 503 because every slot was busy, and evicted idle ones (counters). */
+  /** Connections refused because every slot was busy, and idle ones evicted for a newcomer (counters). */
   n503 = 0;
   nevict = 0;
   constructor(public hal: Hal, public lim: Limits) {}
@@ -266,39 +266,29 @@ export function connFree(c: Conn, err: number): void {
   void err;
 }
 
-/** The canned answer for a connection that found every slot busy. */
-function reject503(m: Mgr, s: Sock): SockHandler {
+/** A connection that found every slot busy: it gets `busy` (the protocol's canned refusal, if any), then the close. */
+function refuse(m: Mgr, s: Sock, busy: Uint8Array | null): SockHandler {
   m.n503++;
-  const body = "Service Unavailable: every connection slot is busy\n";
-  const b = m.hal.codec.bytes(
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: " +
-      body.length +
-      "\r\nRetry-After: " +
-      m.lim.retryAfter +
-      "\r\nConnection: close\r\n\r\n" +
-      body,
-  );
   let off = 0;
-  let done = false;
   const push = function () {
-    if (done) return;
-    off += s.write(b, off, b.length - off);
-    if (off >= b.length) {
-      done = true;
+    if (off < 0) return;
+    if (busy) off += s.write(busy, off, busy.length - off);
+    if (!busy || off >= busy.length) {
+      off = -1;
       s.close();
     }
   };
   m.hal.clock.soon(push);
-  return { readable: noop, writable: push, closed: function () { done = true; } };
+  return { readable: noop, writable: push, closed: function () { off = -1; } };
 }
 
-/** Listen on `port`; accepted connections get `fn` (and the protocol handler `pfn`). False if the port cannot be bound. */
-export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler | null, flags?: number): boolean {
+/** Listen on `port`; accepted connections get `fn` (and the protocol handler `pfn`, `flags`); when every slot is busy a newcomer is sent `busy`, then closed. False if the port cannot be bound. */
+export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler | null, flags?: number, busy?: Uint8Array): boolean {
   const l = m.hal.net.listen(
     port,
     function (s: Sock) {
       const c = takeSlot(m, true);
-      if (!c) return reject503(m, s);
+      if (!c) return refuse(m, s, busy || null);
       connOpen(c, s, F.ACCEPTED | F.WRITABLE | (flags || 0), fn, pfn || null); // an accepted socket takes bytes at once
       const h = sockHandler(c, c.id);
       emit(c, Ev.Open, null);

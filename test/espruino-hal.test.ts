@@ -3,7 +3,8 @@
  * sockets that refuse anything but strings, a stepped clock, fake E, Storage
  * and Wifi modules) injected through espruinoHal's `env` parameter.
  */
-import { espruinoHal, PIECE } from '../hal/espruino';
+import { PIECE } from '../hal/espruino';
+import { espruinoDevice as espruinoHal } from '../hal/espruino-services';
 import type { EspEnv } from '../hal/espruino-types';
 import { SockErr } from '../hal/hal';
 import type { Hal, Sock, SockHandler, WifiNet } from '../hal/hal';
