@@ -14,7 +14,7 @@ import type { HttpMsg } from "./http";
  * | Accept   | null            | a listener accepted this connection |
  * | Read     | number          | this many bytes were appended to `c.rx` |
  * | Write    | number          | this many bytes left `c.tx` for the network: room to stream more |
- * | Close    | null            | the connection is gone; its slot is free after the handler returns |
+ * | Close    | number          | the connection is gone (0, or a SockErr: -1 reset); its slot is free after the handler returns |
  * | HttpHdrs | HttpMsg         | a request's header section parsed (body not yet read; call httpBodyStream to stream it) |
  * | HttpMsg  | HttpMsg         | a whole request (body included, unless streamed); answer it now or later |
  * | HttpBody | Uint8Array      | a piece of a streamed request body |
@@ -47,7 +47,7 @@ export type EvArgs =
   | [Conn, Ev.Accept, null]
   | [Conn, Ev.Read, number]
   | [Conn, Ev.Write, number]
-  | [Conn, Ev.Close, null]
+  | [Conn, Ev.Close, number]
   | [Conn, Ev.HttpHdrs, HttpMsg]
   | [Conn, Ev.HttpMsg, HttpMsg]
   | [Conn, Ev.HttpBody, Uint8Array]

@@ -83,7 +83,7 @@ export function parseHead(hm: HttpMsg, head: string): number {
     let l = lines[i];
     if (l.charCodeAt(l.length - 1) === 13) lines[i] = l = l.substr(0, l.length - 1);
     // RFC 9112 §2.2: a bare CR is invalid.
-    if (l.indexOf("\r") >= 0) return fail(hm, 400, "bare CR in the header section");
+    if (l.indexOf("\r") >= 0) return fail(hm, 400, "bare CR");
   }
   const rl = lines[0];
   const sp1 = rl.indexOf(" ");
@@ -92,15 +92,15 @@ export function parseHead(hm: HttpMsg, head: string): number {
   const method = rl.substr(0, sp1);
   const target = rl.substring(sp1 + 1, sp2);
   const vm = VERSION.exec(rl.substr(sp2 + 1));
-  if (!TOKEN.test(method)) return fail(hm, 400, "invalid method");
-  if (!TARGET.test(target)) return fail(hm, 400, "invalid request target");
-  if (!vm) return fail(hm, 400, "malformed HTTP version");
-  if (vm[1] !== "1") return fail(hm, 505, "only HTTP/1.x is supported");
+  if (!TOKEN.test(method)) return fail(hm, 400, "bad method");
+  if (!TARGET.test(target)) return fail(hm, 400, "bad target");
+  if (!vm) return fail(hm, 400, "bad version");
+  if (vm[1] !== "1") return fail(hm, 505, "HTTP/1.x only");
   // RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only), asterisk-form (OPTIONS only).
   const c0 = target.charAt(0);
   if (c0 !== "/" && !ABSOLUTE.test(target)) {
     if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target))
-      return fail(hm, 400, "invalid request target form");
+      return fail(hm, 400, "bad target form");
   }
   hm.method = method;
   hm.target = target;
@@ -124,25 +124,25 @@ export function parseHead(hm: HttpMsg, head: string): number {
     const l = lines[i];
     const f = l.charCodeAt(0);
     // RFC 9112 §5.2: obs-fold is rejected in requests.
-    if (f === 32 || f === 9) return fail(hm, 400, "obsolete line folding in a header field");
+    if (f === 32 || f === 9) return fail(hm, 400, "obs-fold");
     const colon = l.indexOf(":");
-    if (colon < 0) return fail(hm, 400, "header field without a colon");
+    if (colon < 0) return fail(hm, 400, "field without colon");
     const name = l.substr(0, colon);
     if (!TOKEN.test(name)) {
       // RFC 9112 §5.1: no whitespace between the field name and the colon.
       const w = name.charCodeAt(name.length - 1);
-      return fail(hm, 400, w === 32 || w === 9 ? "whitespace before the colon in a header field" : "invalid header field name");
+      return fail(hm, 400, w === 32 || w === 9 ? "space before colon" : "bad field name");
     }
     const value = ows(l.substr(colon + 1));
-    if (BADVAL.test(value)) return fail(hm, 400, "control character in a header field value");
+    if (BADVAL.test(value)) return fail(hm, 400, "control char in field");
     const lname = name.toLowerCase();
     hm.hn.push(lname);
     hm.hv.push(value);
     if (lname === "host") hosts++;
     else if (lname === "content-length") {
       // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
-      if (++cls > 1) return fail(hm, 400, "more than one Content-Length");
-      if (!DIGITS.test(value)) return fail(hm, 400, "invalid Content-Length");
+      if (++cls > 1) return fail(hm, 400, "duplicate Content-Length");
+      if (!DIGITS.test(value)) return fail(hm, 400, "bad Content-Length");
       if (value.length > 9) return fail(hm, 413, "Content-Length too large");
       hm.cl = parseInt(value, 10);
     } else if (lname === "transfer-encoding") te = te === null ? value : te + "," + value;
@@ -150,19 +150,19 @@ export function parseHead(hm: HttpMsg, head: string): number {
     else if (lname === "expect") expect = value;
   }
   // RFC 9112 §3.2: more than one Host in any request, or none in HTTP/1.1, is a 400.
-  if (hosts > 1) return fail(hm, 400, "more than one Host");
+  if (hosts > 1) return fail(hm, 400, "duplicate Host");
   if (hm.v === 11 && !hosts) return fail(hm, 400, "missing Host");
   if (te !== null) {
     // RFC 9112 §6.1/§6.3: Transfer-Encoding with Content-Length, or in HTTP/1.0, is a framing error.
-    if (cls) return fail(hm, 400, "both Content-Length and Transfer-Encoding");
-    if (hm.v === 10) return fail(hm, 400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (cls) return fail(hm, 400, "Content-Length with Transfer-Encoding");
+    if (hm.v === 10) return fail(hm, 400, "Transfer-Encoding in HTTP/1.0");
     const cs = list(te);
     const last = cs.length - 1;
     // RFC 9112 §6.1: chunked must be final (else the length is unknowable: 400) and applied once.
-    if (last < 0 || cs[last] !== "chunked") return fail(hm, 400, "Transfer-Encoding does not end with chunked");
-    if (cs.indexOf("chunked") !== last) return fail(hm, 400, "chunked applied more than once");
+    if (last < 0 || cs[last] !== "chunked") return fail(hm, 400, "chunked not last");
+    if (cs.indexOf("chunked") !== last) return fail(hm, 400, "chunked twice");
     // RFC 9112 §6.1: a transfer coding we do not implement gets 501.
-    if (last > 0) return fail(hm, 501, "unsupported transfer coding " + cs[0]);
+    if (last > 0) return fail(hm, 501, "unknown coding " + cs[0]);
     hm.te = true;
   }
   const tokens = list(conn);
@@ -170,7 +170,7 @@ export function parseHead(hm: HttpMsg, head: string): number {
   hm.close = tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0);
   if (expect !== null && hm.v === 11) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others get 417.
-    if (expect.toLowerCase() !== "100-continue") return fail(hm, 417, "unsupported expectation");
+    if (expect.toLowerCase() !== "100-continue") return fail(hm, 417, "unknown expectation");
     hm.cont = hm.te || hm.cl > 0;
   }
   return 0;

@@ -20,7 +20,7 @@ const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CO
 
 /** Listen for HTTP on `port`; `fn` gets HttpHdrs/HttpMsg/HttpBody (and every other event). A client that finds every slot busy gets 503 with Retry-After. False if the port cannot be bound. */
 export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
-  const body = "every connection slot is busy\n";
+  const body = "all slots busy\n";
   const busy = m.hal.codec.bytes(
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: " + m.lim.retryAfter + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
   );
@@ -34,7 +34,7 @@ function httpProto(c: Conn, ev: Ev, _d: unknown): void {
     serve(c, now);
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
-  else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "the handler failed");
+  else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "handler failed");
 }
 
 /** The response to the current request is complete: go on with the next one, or close. */
@@ -260,13 +260,14 @@ function serve(c: Conn, now: number): void {
       if (c.t0 < 0) c.t0 = now;
       const end = headEnd(b, rx.n, c.hs);
       // RFC 9112 §3: the request line alone may not exceed maxLine (CR excluded).
-      const lf = b.indexOf(10);
-      const line = lf >= 0 && lf < (end > 0 ? end : rx.n) ? lf - (lf && b[lf - 1] === 13 ? 1 : 0) : rx.n - (b[rx.n - 1] === 13 ? 1 : 0);
-      if (line > lim.maxLine) return reject(c, 414, "request line longer than " + lim.maxLine + " bytes");
+      let lf = b.indexOf(10);
+      if (lf < 0 || lf > rx.n) lf = rx.n;
+      const line = lf - (b[lf - 1] === 13 ? 1 : 0);
+      if (line > lim.maxLine) return reject(c, 414, "request line over " + lim.maxLine + " bytes");
       if (end < 0) {
         c.hs = -1 - end;
-        if (rx.n >= rx.b.length) return reject(c, 431, "header section larger than " + rx.b.length + " bytes");
-        if (c.f & F.EOF) return reject(c, 400, "connection half-closed in the middle of a request");
+        if (rx.n >= rx.b.length) return reject(c, 431, "headers over " + rx.b.length + " bytes");
+        if (c.f & F.EOF) return reject(c, 400, "truncated request");
         break;
       }
       c.hs = 0;
@@ -289,7 +290,7 @@ function serve(c: Conn, now: number): void {
       emit(c, Ev.HttpHdrs, hm);
       if (!c.id || c.f & (F.DRAINING | F.CLOSING)) break;
       if (c.f & F.STREAM) {
-        if (!hm.te && c.bl > lim.maxBody) return reject(c, 413, "request body larger than " + lim.maxBody + " bytes");
+        if (!hm.te && c.bl > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
         ioDel(rx, 0, c.hl); // the head is parsed into strings: give its room to the body
         c.hl = 0;
       } else if (c.f & F.STARTED || !(c.f & F.RESP)) {
@@ -298,7 +299,7 @@ function serve(c: Conn, now: number): void {
         if (!(c.f & F.RESP)) connDrain(c);
         break;
       } else if (!hm.te && c.hl + c.bl > rx.b.length)
-        return reject(c, 413, "request body larger than the " + rx.b.length + "-byte receive buffer");
+        return reject(c, 413, "body over " + (rx.b.length - c.hl) + " bytes");
     }
     if (c.f & F.CONT) {
       // RFC 9110 §10.1.1: the client may wait for this before sending the body.
@@ -308,9 +309,9 @@ function serve(c: Conn, now: number): void {
     }
     const r = c.f & F.CHUNKED ? chunked(c) : plain(c);
     if (!c.id) return;
-    if (r < 0) return reject(c, -r, r === -413 ? "request body too large" : r === -431 ? "trailer section too large" : "malformed chunked body");
+    if (r < 0) return reject(c, -r, r === -413 ? "body too large" : r === -431 ? "trailers too large" : "bad chunked framing");
     if (!r) {
-      if (c.f & F.EOF && !(c.f & F.READABLE)) return reject(c, 400, "connection half-closed in the middle of a request body");
+      if (c.f & F.EOF && !(c.f & F.READABLE)) return reject(c, 400, "truncated body");
       break;
     }
     c.f &= ~F.HDRS;
@@ -414,45 +415,29 @@ function chunked(c: Conn): number {
   }
 }
 
-/** Deadlines: header/body (408, fixed from the request's first byte), pending response (503 or close), idle, stalled send. Sets c.dl to the next one. */
+/** Deadlines: header/body (408, fixed from the request's first byte), pending response (503 or close), stalled send, idle. Sets c.dl to the next one. */
 function deadlines(c: Conn, now: number): void {
-  if (c.f & (F.DRAINING | F.CLOSING)) {
-    c.dl = 0;
-    return;
-  }
   const lim = c.mgr.lim;
   let dl = 0;
-  if (c.t0 >= 0 && !(c.f & F.DELIV) && !(c.f & F.RESP && !(c.f & F.HDRS))) {
+  let d: number;
+  c.dl = 0;
+  if (c.f & (F.DRAINING | F.CLOSING)) return;
+  // Not while a delivered request waits for its response: that has its own deadline.
+  if (c.t0 >= 0 && (c.f & (F.RESP | F.HDRS)) !== F.RESP) {
     const hdr = !(c.f & F.HDRS);
-    const d = c.t0 + (hdr ? lim.hdrMs : lim.bodyMs);
-    if (now >= d) return reject(c, 408, hdr ? "header section not received in time" : "request body not received in time");
-    dl = d;
+    dl = c.t0 + (hdr ? lim.hdrMs : lim.bodyMs);
+    if (now >= dl) return reject(c, 408, hdr ? "headers timeout" : "body timeout");
   }
-  if (c.f & F.DELIV && c.f & F.RESP && c.rd) {
+  if (c.f & F.DELIV) {
     if (now >= c.rd) {
-      c.mgr.hal.log("http 503 conn " + c.id + ": no response within " + lim.respMs + " ms");
-      runtimeReply(c, 503, "the response was not ready in time", false);
-      if (c.f & (F.DRAINING | F.CLOSING)) {
-        c.dl = 0;
-        return;
-      }
+      c.mgr.hal.log("http 503 conn " + c.id + ": no response in time");
+      runtimeReply(c, 503, "no response in time", false);
+      if (c.f & (F.DRAINING | F.CLOSING)) return;
     } else if (!dl || c.rd < dl) dl = c.rd;
   }
-  if (c.tx.n || c.src) {
-    const d = c.wt + lim.drainMs;
-    if (now >= d) {
-      c.mgr.hal.log("http conn " + c.id + ": peer stopped reading, dropped");
-      c.f |= F.CLOSING;
-      return;
-    }
-    if (!dl || d < dl) dl = d;
-  } else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) {
-    const d = c.t + lim.idleMs;
-    if (now >= d) {
-      c.f |= F.CLOSING; // idle keep-alive: close silently
-      return;
-    }
-    if (!dl || d < dl) dl = d;
-  }
-  c.dl = dl;
+  if (c.tx.n || c.src) d = c.wt + lim.drainMs; // a peer that stopped reading
+  else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) d = c.t + lim.idleMs; // idle keep-alive: closed silently
+  else d = 0;
+  if (d && now >= d) c.f |= F.CLOSING;
+  else c.dl = d && (!dl || d < dl) ? d : dl;
 }

@@ -64,49 +64,58 @@ export const enum F {
 /** One slot of the pool: preallocated buffers and state, reused by successive connections. */
 export class Conn {
   /** Unique id of the connection in this slot; 0 while the slot is free. Never reused. */
-  id = 0;
+  id!: number;
   /** Flags, see the table above. */
-  f = 0;
+  f!: number;
   /** The socket, while open. */
-  s: Sock | null = null;
+  s!: Sock | null;
   /** Receive buffer (fixed). */
   rx: IoBuf;
   /** Send buffer (fixed). */
   tx: IoBuf;
   /** The user's handler. */
-  fn: Handler | null = null;
+  fn!: Handler | null;
   /** The protocol handler, called before `fn`. */
-  pfn: Handler | null = null;
+  pfn!: Handler | null;
   /** Free for the application (Mongoose fn_data); cleared when the slot is freed. */
-  data: any = null;
+  data: any;
   /** Last I/O activity, ms. */
-  t = 0;
+  t!: number;
   /** Earliest deadline of this connection, ms (0: none): when the manager must wake up for it. */
-  dl = 0;
+  dl!: number;
   /** Queued wakeup data. */
   wq: any[] = [];
   /** Bytes to send that did not fit in tx yet (referenced, not copied), and how far they are queued. */
-  src: Uint8Array | null = null;
-  so = 0;
+  src!: Uint8Array | null;
+  so!: number;
   /** Time the send side last made progress or became non-empty, ms. */
-  wt = 0;
-  /** HTTP state (owned by httpd.ts). */
+  wt!: number;
+  /** HTTP state (owned by httpd.ts): the message, created once per slot. */
   hm: HttpMsg | null = null;
-  /** HTTP: current request's first byte time (-1: none yet), header length, body length/left, scan position, request id, response left, deadline. */
-  t0 = -1;
-  hl = 0;
-  bl = 0;
-  bn = 0;
-  hs = 0;
-  cs = 0;
-  rq = 0;
-  rl = 0;
-  rd = 0;
-  dd = 0;
+  /** HTTP: current request's first byte time (-1: none yet), header length, body length/left, scan position, chunk state, request id, response left, response/drain deadlines. */
+  t0!: number;
+  hl!: number;
+  bl!: number;
+  bn!: number;
+  hs!: number;
+  cs!: number;
+  rq!: number;
+  rl!: number;
+  rd!: number;
+  dd!: number;
   constructor(public mgr: Mgr, public slot: number, rxSize: number, txSize: number) {
     this.rx = ioNew(rxSize);
     this.tx = ioNew(txSize);
+    clear(this);
   }
+}
+
+/** Every per-connection field back to "free slot" (buffers kept, emptied). */
+function clear(c: Conn): void {
+  c.id = c.f = c.t = c.dl = c.so = c.wt = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = c.rx.n = c.tx.n = 0;
+  c.t0 = -1;
+  c.s = c.fn = c.pfn = c.data = c.src = null;
+  c.wq.splice(0, c.wq.length);
 }
 
 /** The event manager: a fixed pool of connection slots, listeners, timers, and the HAL they run on. */
@@ -252,18 +261,8 @@ export function connFree(c: Conn, err: number): void {
   const s = c.s;
   c.s = null;
   if (s) s.close();
-  emit(c, Ev.Close, null);
-  c.id = 0;
-  c.f = 0;
-  c.fn = c.pfn = null;
-  c.data = null;
-  c.rx.n = c.tx.n = 0;
-  c.src = null;
-  c.so = 0;
-  c.wq.splice(0, c.wq.length);
-  c.dl = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = 0;
-  c.t0 = -1;
-  void err;
+  emit(c, Ev.Close, err);
+  clear(c);
 }
 
 /** A connection that found every slot busy: it gets `busy` (the protocol's canned refusal, if any), then the close. */

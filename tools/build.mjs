@@ -20,9 +20,12 @@
  *    `require("net")` & co. are Espruino modules, not bundle inputs: `require`
  *    is renamed through esbuild (which would otherwise wrap it in a
  *    Proxy-based shim) and renamed back by terser.
- * 3. terser, ecma 5, with `hoist_funs` and `hoist_vars`: Espruino hoists
- *    neither function declarations nor `var`s, so every declaration is moved
- *    to the top of its scope. Output is ASCII only (binary strings become \xNN).
+ * 3. terser with `hoist_funs` and `hoist_vars`: Espruino hoists neither
+ *    function declarations nor `var`s, so every declaration is moved to the
+ *    top of its scope. Its output uses only the ES2015 syntax 2v29 was
+ *    measured to run (arrows, shorthand properties and methods), shortens the
+ *    runtime's private property names (PRIVATE_PROPS), and is ASCII only
+ *    (binary strings become \xNN).
  * 4. Array holes (`[1,,2]`, a parser bug trap on Espruino) become `void 0`.
  * The source map chains all four steps back to the TypeScript, so
  * tools/compat.mjs can name the .ts file and line of a violation.
@@ -165,24 +168,41 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
 }
 
 /**
- * terser for Espruino: ES5 output, function and var declarations hoisted to
- * the top of their scopes, ASCII only, `require` restored. `pretty` keeps
- * names and layout (for reading a stack trace on the device).
+ * Property names private to the runtime: set and read only inside the bundle,
+ * never by the interpreter, never serialized or stored. terser shortens them
+ * (consistently, within one bundle). A name missing here is merely not
+ * shortened; a name that leaves the bundle must never be added.
+ */
+export const PRIVATE_PROPS = [
+  'conns', 'timers', 'nid', 'seq', 'lst', 'sp', 'wh', 'wa', 'pf', 'n503', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
+  'wq', 'src', 'so', 'wt', 'hm', 't0', 'hl', 'bl', 'bn', 'hs', 'cs', 'rq', 'rl', 'rd', 'dd', 'dl', 'qmax',
+  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'slot',
+];
+
+/**
+ * terser for Espruino: function and var declarations hoisted to the top of
+ * their scopes (Espruino hoists neither); ES2015 output limited to what 2v29
+ * was measured to run (arrow functions for `this`-free function expressions,
+ * shorthand properties and methods); private property names shortened; ASCII
+ * only; `require` restored. `pretty` keeps names and layout (for reading a
+ * stack trace on the device).
  */
 export async function minify(code, map, { module = false, pretty = false, fileName = 'app.js' } = {}) {
   const r = await terser.minify(code, {
-    ecma: 5,
+    ecma: 2015,
     module,
     toplevel: module,
     compress: {
-      ecma: 5,
+      ecma: 2015,
+      unsafe_arrows: true,
+      unsafe_methods: true,
       hoist_funs: true,
       hoist_vars: true,
-      passes: 2,
+      passes: 3,
       global_defs: { ['@' + REQ]: 'require' },
     },
-    mangle: pretty ? false : { toplevel: module },
-    format: { ecma: 5, ascii_only: true, comments: false, beautify: pretty },
+    mangle: pretty ? false : { toplevel: module, properties: { regex: new RegExp('^(' + PRIVATE_PROPS.join('|') + ')$') } },
+    format: { ecma: 2015, ascii_only: true, comments: false, beautify: pretty },
     sourceMap: map ? { content: map, filename: fileName, asObject: true } : false,
   });
   return { code: r.code, map: r.map ? (typeof r.map === 'string' ? JSON.parse(r.map) : r.map) : null };
