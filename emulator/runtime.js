@@ -1,0 +1,268 @@
+// @ts-check
+/**
+ * One life of the interpreter, from boot to reset: the sandbox context, its
+ * idle loop, the natives its prelude calls. A reset()/load()/E.reboot() kills
+ * the runtime (timers, events, sockets) and the device starts a new one; the
+ * flash, the radio and the host ports outlive it.
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const vm = require('vm');
+const { performance } = require('perf_hooks');
+const { Loop } = require('./loop');
+const { createContext, prune } = require('./sandbox');
+const { storageNatives } = require('./storage');
+const { argBytes, toStr, crc32, espJSON } = require('./convert');
+const { Memory, strVars } = require('./memory');
+const { WifiError } = require('./wifi');
+
+const PRELUDE = fs.readFileSync(path.join(__dirname, 'prelude.js'), 'utf8');
+
+/** @param {unknown} e */
+function describe(e) {
+  if (e && typeof e === 'object' && 'message' in e) {
+    const err = /** @type {any} */ (e);
+    const head = (err.name || 'Error') + ': ' + err.message;
+    const stack = typeof err.stack === 'string' ? err.stack.split('\n').slice(1).filter((l) => !/emulator[\\/][a-z]+\.js|node:internal/.test(l)).slice(0, 6) : [];
+    return stack.length ? head + '\n' + stack.join('\n') : head;
+  }
+  return String(e);
+}
+
+class Runtime {
+  /**
+   * @param {import('./device').Device} dev
+   * @param {number} epoch
+   */
+  constructor(dev, epoch) {
+    this.dev = dev;
+    this.epoch = epoch;
+    this.dead = false;
+    this.codeInFlash = true;
+    this.loop = new Loop({ report: (e) => this.report(e), maxPasses: dev.opts.maxPasses });
+    this.ctx = createContext();
+    /** @type {any} */
+    this.global = vm.runInContext('globalThis', this.ctx);
+    /** @type {any} */
+    this.P = null;
+    /** @type {{ at: number, usage: number, ms: number } | null} */
+    this.memCache = null;
+    const fn = vm.runInContext(PRELUDE, this.ctx, { filename: 'espruino:prelude' });
+    this.P = fn.call(this.global, this.natives());
+    prune(this.ctx);
+    this.loop.evalString = (code) => {
+      vm.runInContext(code, this.ctx);
+    };
+    this.memory = new Memory({
+      board: dev.board,
+      global: this.global,
+      codeInFlash: () => this.codeInFlash,
+      extraVars: () => this.extraVars(),
+      baseline: dev.opts.memoryBaseline,
+    });
+    this.memory.markBuiltins();
+    this.memory.builtin.add(this.P);
+    for (const p of this.P.protos) this.memory.builtin.add(p);
+    dev.net.attach({
+      loop: this.loop,
+      err: (t, m) => this.P.mkErr(t, m),
+      listenersKey: () => this.P.L,
+      newSocket: (id) => this.P.newSocket(id),
+    });
+    dev.wifi.attach({
+      queue: (self, fns, args) => { if (!this.dead) this.loop.queue(self, fns, args); },
+      json: (s) => this.P.JSON.parse(s),
+      lis: (o, ev) => this.lis(o, ev),
+      epoch,
+    });
+  }
+
+  /** Listeners an object holds for an event (what Espruino would queue now). @param {any} o @param {string} ev */
+  lis(o, ev) {
+    const m = o && o[this.P.L];
+    return m ? m[ev] : undefined;
+  }
+
+  /** Print an uncaught exception, or hand it to process.on('uncaughtException'). @param {unknown} e */
+  report(e) {
+    const fns = this.lis(this.P && this.P.process, 'uncaughtException');
+    if (fns) {
+      const list = Array.isArray(fns) ? fns.slice() : [fns];
+      try {
+        for (const f of list) if (typeof f === 'function') f.call(this.P.process, e);
+        return;
+      } catch (e2) {
+        e = e2;
+      }
+    }
+    const d = describe(e);
+    this.dev.errors.push(d);
+    this.dev.print('Uncaught ' + d);
+  }
+
+  /** Vars the host holds for the interpreter: timers, queued events, sockets and their buffers. */
+  extraVars() {
+    let n = 0;
+    for (const t of this.loop.timers.values()) n += 4 + t.args.length;
+    n += this.loop.events.length;
+    const net = this.dev.net;
+    for (const s of net.socks) {
+      n += 8;
+      if (s.txLen) n += strVars(s.txLen);
+      if (s.buf.length) n += strVars(s.buf.length);
+    }
+    n += 4 * net.servers.size;
+    return n;
+  }
+
+  /** `process.memory()` figures: [free, usage, total, history, gc, gctime, blocksize]. @param {boolean} gc */
+  memoryFields(gc) {
+    const ttl = this.dev.opts.memoryTtl === undefined ? 1000 : this.dev.opts.memoryTtl;
+    const now = performance.now();
+    if (!this.memCache || now - this.memCache.at > ttl) {
+      const usage = this.memory.usage();
+      this.memCache = { at: now, usage, ms: performance.now() - now };
+    }
+    const total = this.dev.board.vars;
+    const usage = Math.min(this.memCache.usage, total);
+    return [total - usage, usage, total, 0, gc ? 0 : -1, gc ? Math.round(this.memCache.ms * 100) / 100 : 0, this.dev.board.blocksize];
+  }
+
+  /** @param {string} name @param {string} code */
+  compileModule(name, code) {
+    this.checkCode(name, code);
+    return new vm.Script('(function (exports, module) {' + code + '\n})', { filename: name }).runInContext(this.ctx);
+  }
+
+  /** Throw (as the device's parser would) when the code uses what 2v29 cannot run. @param {string} name @param {string} code */
+  checkCode(name, code) {
+    const mode = this.dev.opts.check || 'error';
+    if (mode === 'off') return;
+    const found = this.dev.check(code);
+    if (!found.length) return;
+    const lines = found.map((f) => name + ':' + f.line + ':' + (f.column + 1) + ': ' + f.what + (f.fatal ? '' : ' (support unknown)'));
+    const fatal = found.some((f) => f.fatal);
+    if (mode === 'warn' || !fatal) {
+      for (const l of lines) this.dev.print('WARNING: ' + l);
+      return;
+    }
+    throw this.P.mkErr('SyntaxError', 'code Espruino 2v29 cannot run:\n' + lines.join('\n'));
+  }
+
+  /**
+   * Evaluate a program (boot code, a Storage file) in the global scope.
+   * @param {string} name @param {string} code @param {boolean} fromFlash
+   * @returns {boolean} false if it threw
+   */
+  run(name, code, fromFlash) {
+    if (!fromFlash) this.codeInFlash = false;
+    try {
+      this.checkCode(name, code);
+      new vm.Script(code, { filename: name }).runInContext(this.ctx);
+      return true;
+    } catch (e) {
+      this.report(e);
+      return false;
+    }
+  }
+
+  /** The natives the prelude calls (see prelude.js). */
+  natives() {
+    const dev = this.dev;
+    const net = dev.net;
+    const loop = this.loop;
+    const P = () => this.P;
+    return Object.assign(storageNatives(dev.flash, P), {
+      info: { version: '2v29', env: JSON.stringify(dev.env()), serial: dev.serial },
+      /** @param {string} s */
+      out: (s) => dev.print(s),
+      /** @param {unknown} e */
+      report: (e) => this.report(e),
+      clock: () => dev.clockMs(),
+      /** @param {number} t */
+      setTime: (t) => dev.setTime(t),
+      /** @param {Function} fn @param {number} ms @param {unknown[]} args @param {boolean} rep */
+      tAdd: (fn, ms, args, rep) => loop.addTimer(fn, ms, args, rep),
+      /** @param {unknown} id */
+      tClear: (id) => loop.clearTimer(id),
+      tClearAll: () => loop.clearAllTimers(),
+      /** @param {unknown} id @param {number} ms */
+      tChange: (id, ms) => loop.changeInterval(id, ms),
+      /** @param {unknown} o @param {unknown} fns @param {unknown[]} args */
+      queue: (o, fns, args) => loop.queue(o, fns, args),
+      /** @param {unknown[]} args */
+      toStr: (args) => toStr(args),
+      /** @param {unknown[]} args */
+      toU8: (args) => {
+        const b = argBytes(args);
+        const u = new (P().Uint8Array)(b.length);
+        u.set(b);
+        return u;
+      },
+      /** @param {unknown} v */
+      toJS: (v) => espJSON(v, true),
+      /** @param {unknown} d */
+      crc32: (d) => crc32(argBytes([d])),
+      /** @param {string} s @param {string} dir */
+      utf8: (s, dir) => (dir === 'dec' ? Buffer.from(s, 'latin1').toString('utf8') : Buffer.from(s, 'utf8').toString('latin1')),
+      /** @param {string} s @param {string} dir */
+      b64: (s, dir) => (dir === 'enc' ? Buffer.from(s, 'latin1').toString('base64') : Buffer.from(s, 'base64').toString('latin1')),
+      /** @param {unknown} v */
+      sizeOf: (v) => this.memory.sizeOf(v),
+      /** @param {boolean} gc */
+      memory: (gc) => this.memoryFields(gc),
+      /** @param {string} kind @param {unknown} arg */
+      reset: (kind, arg) => dev.requestRestart(kind === 'load' ? (arg === undefined ? 'load' : { file: String(arg) }) : 'reset'),
+      reboot: () => dev.requestRestart('power'),
+      /** @param {string | undefined} code @param {boolean} always */
+      bootCode: (code, always) => dev.setBootCode(code, always),
+      /** @param {string} name */
+      hasModule: (name) => dev.moduleKind(name),
+      /** @param {string} name @param {string} code */
+      compileModule: (name, code) => this.compileModule(name, code),
+      /** @param {any} obj */
+      nServer: (obj) => net.newServer(obj),
+      /** @param {number} id @param {number} port */
+      nListen: (id, port) => net.listen(id, port),
+      /** @param {number} id */
+      nClose: (id) => net.closeServer(id),
+      /** @param {any} obj @param {unknown} host @param {number} port */
+      nConnect: (obj, host, port) => net.connect(obj, host, port),
+      /** @param {number} id @param {string} s */
+      sWrite: (id, s) => net.write(id, s),
+      /** @param {number} id */
+      sEnd: (id) => net.end(id),
+      /** @param {number} id */
+      sOnData: (id) => net.onData(id),
+      /** @param {number} id */
+      sAvail: (id) => net.available(id),
+      /** @param {number} id @param {number} n */
+      sRead: (id, n) => net.read(id, n),
+      /** @param {string} op @param {Function | undefined} cb @param {...any} a */
+      wifi: (op, cb, ...a) => {
+        try {
+          return dev.wifi.call(op, cb, ...a);
+        } catch (e) {
+          if (e instanceof WifiError) throw this.P.mkErr('Error', e.message);
+          throw e;
+        }
+      },
+      http: () => {
+        throw this.P.mkErr('Error', 'Module "http" is built into the board but not emulated');
+      },
+    });
+  }
+
+  /** Stop this life: `E.on('kill')` handlers, then no timer, event or socket survives. */
+  kill() {
+    if (this.dead) return;
+    const fns = this.lis(this.P && this.P.E, 'kill');
+    if (fns) this.loop.call(this.P.E, fns, []);
+    this.dead = true;
+    this.loop.stop();
+    this.dev.net.kill();
+  }
+}
+
+module.exports = { Runtime, describe };
