@@ -4,36 +4,37 @@
  * lifecycle is in httpd.ts.
  */
 
+/** A zero-length byte array. */
+export const EMPTY = new Uint8Array(0);
+
 /** A parsed request. One per pool slot, reused: every field is valid until the handler returns. */
 export class HttpMsg {
   /** Method, case as sent ("GET"). */
-  method = "";
+  method!: string;
   /** Request-target exactly as sent ("/a?b=1"). */
-  target = "";
+  target!: string;
   /** The target's path, before any "?" ("/a"). Not percent-decoded. */
-  uri = "";
+  uri!: string;
   /** The target's query, after the first "?" ("b=1"; "" when none). */
-  query = "";
+  query!: string;
   /** 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.2-1.9, RFC 9110 §6.2). */
-  v = 11;
+  v!: number;
   /** Header field names (lowercased) and values (trimmed), in order. */
   hn: string[] = [];
   hv: string[] = [];
   /** The body: a view into the receive buffer (empty while streamed, or with HttpHdrs). */
   body: Uint8Array = EMPTY;
   /** Body length: Content-Length, or the decoded length of a chunked body once complete. */
-  len = 0;
+  len!: number;
   /** Framing found by the parser: Content-Length (-1 none), chunked, close after the response, 100-continue owed. */
-  cl = -1;
-  te = false;
-  close = false;
-  cont = false;
+  cl!: number;
+  te!: boolean;
+  close!: boolean;
+  cont!: boolean;
   /** Why the request was rejected (for the error response body). */
-  err = "";
+  err!: string;
 }
 
-/** A zero-length byte array. */
-export const EMPTY = new Uint8Array(0);
 
 // RFC 9110 §5.6.2 token.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -77,14 +78,11 @@ function list(s: string): string[] {
  * status to answer with (hm.err says why).
  */
 export function parseHead(hm: HttpMsg, head: string): number {
-  const lines = head.split("\n");
+  const h = head.split("\r\n").join("\n");
+  // RFC 9112 §2.2: a bare CR is invalid (CRLF and a lone LF both end a line).
+  if (h.indexOf("\r") >= 0) return fail(hm, 400, "bare CR");
+  const lines = h.split("\n");
   const n = lines.length - 2; // the last two are the empty line and what follows its LF
-  for (let i = 0; i <= n; i++) {
-    let l = lines[i];
-    if (l.charCodeAt(l.length - 1) === 13) lines[i] = l = l.substr(0, l.length - 1);
-    // RFC 9112 §2.2: a bare CR is invalid.
-    if (l.indexOf("\r") >= 0) return fail(hm, 400, "bare CR");
-  }
   const rl = lines[0];
   const sp1 = rl.indexOf(" ");
   const sp2 = rl.indexOf(" ", sp1 + 1);
@@ -230,23 +228,13 @@ const HEX2 = /^[0-9A-Fa-f][0-9A-Fa-f]$/;
 
 /** Percent-decode (`+` is a space); bytes come out as char codes 0-255; invalid escapes stay as they are. */
 export function urlDecode(s: string): string {
-  if (s.indexOf("+") >= 0) s = s.split("+").join(" ");
-  let p = s.indexOf("%");
-  if (p < 0) return s;
-  let out = "";
-  let i = 0;
-  while (p >= 0) {
-    const h = s.substr(p + 1, 2);
-    if (HEX2.test(h)) {
-      out += s.substring(i, p) + String.fromCharCode(parseInt(h, 16));
-      i = p + 3;
-    } else {
-      out += s.substring(i, p + 1);
-      i = p + 1;
-    }
-    p = s.indexOf("%", i);
+  const a = s.split("+").join(" ").split("%");
+  let out = a[0];
+  for (let i = 1; i < a.length; i++) {
+    const h = a[i].substr(0, 2);
+    out += HEX2.test(h) ? String.fromCharCode(parseInt(h, 16)) + a[i].substr(2) : "%" + a[i];
   }
-  return out + s.substr(i);
+  return out;
 }
 
 /** The percent-decoded value of variable `name` in a query or form body ("a=1&b=2"), or null; the first occurrence wins, names match exactly. */
