@@ -208,14 +208,11 @@ export function fieldOk(line: string): boolean {
 
 /** The lowercased tokens of the Connection field in a block of header lines ("Name: value\r\n"…), or null if it has none. */
 export function connTokens(hdrs: string): string[] | null {
-  const l = hdrs.toLowerCase();
-  let i = l.indexOf("connection:");
-  while (i > 0 && l.charCodeAt(i - 1) !== 10) i = l.indexOf("connection:", i + 1);
+  const l = ("\n" + hdrs.toLowerCase()).split("\r").join("");
+  const i = l.indexOf("\nconnection:");
   if (i < 0) return null;
-  let e = l.indexOf("\n", i);
-  if (e < 0) e = l.length;
-  if (l.charCodeAt(e - 1) === 13) e--;
-  return list(l.substring(i + 11, e));
+  const e = l.indexOf("\n", i + 1);
+  return list(l.substring(i + 12, e < 0 ? l.length : e));
 }
 
 /** The value of header `name` (any case), or null. */

@@ -333,6 +333,15 @@ function serve(c: Conn, now: number): void {
   if (c.id && c.f & F.READABLE && rx.n < rx.b.length) sched(c.mgr);
 }
 
+/** Hand `k` body bytes at `at` in rx to the handler (HttpBody) and drop them; false if the connection went away meanwhile. */
+function piece(c: Conn, at: number, k: number): boolean {
+  c.bn += k;
+  emit(c, Ev.HttpBody, c.rx.b.subarray(at, at + k));
+  if (!c.id) return false;
+  ioDel(c.rx, at, k);
+  return true;
+}
+
 /** A Content-Length body: 1 complete, 0 need more. Streamed pieces go to the handler as they come. */
 function plain(c: Conn): number {
   const rx = c.rx;
@@ -341,12 +350,7 @@ function plain(c: Conn): number {
   const avail = rx.n - c.hl;
   if (c.f & F.STREAM) {
     const k = avail < need ? avail : need;
-    if (k > 0) {
-      c.bn += k;
-      emit(c, Ev.HttpBody, rx.b.subarray(c.hl, c.hl + k));
-      if (!c.id) return 0;
-      ioDel(rx, c.hl, k);
-    }
+    if (k > 0 && !piece(c, c.hl, k)) return 0;
     return c.bn >= c.bl ? 1 : 0;
   }
   if (avail < need) return 0;
@@ -397,13 +401,9 @@ function chunked(c: Conn): number {
       const avail = rx.n - r;
       const k = avail < c.bl ? avail : c.bl;
       if (k <= 0) return 0;
-      if (stream) {
-        emit(c, Ev.HttpBody, b.subarray(r, r + k));
-        if (!c.id) return 0;
-        ioDel(rx, r, k);
-      }
-      c.bn += k;
       c.bl -= k;
+      if (!stream) c.bn += k;
+      else if (!piece(c, r, k)) return 0;
       if (c.bl) return 0;
       c.cs = 2;
     } else {
