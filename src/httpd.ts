@@ -183,7 +183,7 @@ export class Resp {
     this.id = c.id;
     this.rq = c.rq;
   }
-  /** The connection, while this response is still pending on it; null once it is done or the connection is gone (the slot may belong to another connection by then). */
+  /** The connection, while this response is still pending on it; null once it is done or the connection is gone (the slot may belong to another connection by then). Stream a deferred response with httpStart/httpWrite/httpEnd on it. */
   conn(): Conn | null {
     const c = this.c;
     return c.id === this.id && c.rq === this.rq && c.f & F.RESP ? c : null;
@@ -192,21 +192,6 @@ export class Resp {
   reply(code: number, hdrs: string, body: string | Uint8Array): boolean {
     const c = this.conn();
     return !!c && httpReply(c, code, hdrs, body);
-  }
-  /** httpStart through the handle; false if stale. */
-  start(code: number, hdrs: string, len: number): boolean {
-    const c = this.conn();
-    return !!c && httpStart(c, code, hdrs, len);
-  }
-  /** httpWrite through the handle; false if stale or it cannot take data now. */
-  write(data: string | Uint8Array): boolean {
-    const c = this.conn();
-    return !!c && httpWrite(c, data);
-  }
-  /** httpEnd through the handle; false if stale. */
-  end(): boolean {
-    const c = this.conn();
-    return !!c && httpEnd(c);
   }
 }
 
