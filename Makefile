@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BOARD ?= esp32
 NPM_STAMP := node_modules/.stamp-install
 
-.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench emulator clean
 
 all: test
 
@@ -53,6 +53,10 @@ flash-port: $(NPM_STAMP)
 ## flash-dry: what `make flash` would send, to build/$(BOARD)/flash.js: offline, no device.
 flash-dry: bundle
 	@node tools/flash.mjs --board $(BOARD) --dry
+
+## emulator: type-check the emulator's plain JavaScript (no build step: `node emulator/cli.js` runs as is).
+emulator: $(NPM_STAMP)
+	npx tsc -p emulator/tsconfig.json
 
 clean:
 	rm -rf dist build coverage .data

@@ -5,7 +5,7 @@
  * Storage.writeJSON writes (field names unquoted) and readJSON accepts.
  */
 'use strict';
-const { strBytes } = require('./flash');
+const { strBytes, u8 } = require('./flash');
 
 /** @param {unknown} v */
 function tag(v) {
@@ -42,21 +42,42 @@ function collect(v, out, depth) {
 }
 
 /**
- * The bytes of E.toString(...args) / E.toUint8Array(...args), with fast paths for one string or one byte array.
+ * One argument's bytes when it has a direct form (a string, a byte view, an ArrayBuffer), else null.
+ * @param {unknown} a @returns {Buffer | null}
+ */
+function direct(a) {
+  if (typeof a === 'string') return strBytes(a);
+  if (ArrayBuffer.isView(a)) {
+    const t = tag(a);
+    if (t === 'Uint8Array' || t === 'Uint8ClampedArray' || t === 'DataView') return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    return null;
+  }
+  if (tag(a) === 'ArrayBuffer') return Buffer.from(/** @type {ArrayBuffer} */ (a));
+  return null;
+}
+
+/**
+ * The bytes of E.toString(...args) / E.toUint8Array(...args).
  * @param {unknown[]} args @returns {Buffer}
  */
 function argBytes(args) {
   if (args.length === 1) {
-    const a = args[0];
-    if (typeof a === 'string') return strBytes(a);
-    if (ArrayBuffer.isView(a) && (tag(a) === 'Uint8Array' || tag(a) === 'Uint8ClampedArray' || tag(a) === 'DataView'))
-      return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    if (tag(a) === 'ArrayBuffer') return Buffer.from(/** @type {ArrayBuffer} */ (a));
+    const d = direct(args[0]);
+    if (d) return d;
   }
-  /** @type {number[]} */
-  const out = [];
-  for (const a of args) collect(a, out, 0);
-  return Buffer.from(out);
+  /** @type {Uint8Array[]} */
+  const parts = [];
+  for (const a of args) {
+    const d = direct(a);
+    if (d) parts.push(u8(d));
+    else {
+      /** @type {number[]} */
+      const out = [];
+      collect(a, out, 0);
+      parts.push(Uint8Array.from(out));
+    }
+  }
+  return Buffer.concat(parts);
 }
 
 /** @param {unknown[]} args */

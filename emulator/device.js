@@ -167,7 +167,10 @@ class Device {
       if ((o.boot || 'storage') === 'ram') this.ramCode = code;
       else {
         const bootFile = o.bootFile || '.bootcde';
-        if (bootFile === '.bootcde') this.setBootCode(code, false);
+        // Flashing the same bundle again changes nothing (Storage.write of identical data is a no-op on the device too).
+        if (this.file(bootFile) === code && this.file('.bootrst') === null) {
+          /* already flashed */
+        } else if (bootFile === '.bootcde') this.setBootCode(code, false);
         else this.flash.write(nameField(bootFile), strBytes(code), 0, 0, 0);
       }
     }

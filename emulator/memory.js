@@ -23,6 +23,17 @@ function strVars(n) {
   return n <= 9 ? 1 : 1 + Math.ceil((n - 9) / 10);
 }
 
+const abLength = /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')).get);
+/** Bytes of a typed array, DataView or ArrayBuffer (any realm), -1 for anything else. @param {any} v */
+function byteLength(v) {
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  try {
+    return abLength.call(v);
+  } catch (e) {
+    return -1;
+  }
+}
+
 /** @type {inspector.Session | null} */
 let session = null;
 /** @param {string} m @param {object} p @returns {any} */
@@ -53,6 +64,8 @@ class Memory {
    * @param {any} o.global        the sandbox global object
    * @param {() => boolean} o.codeInFlash  whether the firmware's code was evaluated from Storage
    * @param {() => number} o.extraVars     vars the host knows about (timers, sockets, queued events)
+   * @param {() => unknown[]} o.roots       sandbox values the host holds (servers, sockets, timer callbacks…)
+   * @param {any} o.listenersKey            the symbol under which sandbox objects keep their listeners
    * @param {number} [o.baseline]          interpreter state present after boot (assumed)
    */
   constructor(o) {
@@ -60,6 +73,8 @@ class Memory {
     this.global = o.global;
     this.codeInFlash = o.codeInFlash;
     this.extraVars = o.extraVars;
+    this.roots = o.roots;
+    this.L = o.listenersKey;
     this.baseline = o.baseline === undefined ? 150 : o.baseline;
     /** Objects of the pristine sandbox (built-ins and the emulator's own), never counted. @type {WeakSet<object>} */
     this.builtin = new WeakSet();
@@ -178,15 +193,19 @@ class Memory {
       const v = stack.pop();
       if (v === null || (typeof v !== 'object' && typeof v !== 'function')) continue;
       const isGlobal = v === this.global;
-      if (seen.has(v) || (this.builtin.has(v) && !isGlobal)) continue;
-      seen.add(v);
-      if (!isGlobal) n++;
-      if (ArrayBuffer.isView(v)) {
-        n += Math.ceil(v.byteLength / this.board.blocksize) + 2;
+      if (seen.has(v) || v instanceof Object) continue; // host-realm values (argument lists, natives) are not the firmware's
+      if (this.builtin.has(v) && !isGlobal) {
+        // A built-in (E, process, a prototype) is free, but listeners the firmware added to it are not.
+        seen.add(v);
+        const d = Object.getOwnPropertyDescriptor(v, this.L);
+        if (d && d.value) stack.push(d.value);
         continue;
       }
-      if (Object.prototype.toString.call(v) === '[object ArrayBuffer]') {
-        n += Math.ceil(/** @type {ArrayBuffer} */ (v).byteLength / this.board.blocksize) + 1;
+      seen.add(v);
+      if (!isGlobal) n++;
+      const bytes = byteLength(v);
+      if (bytes >= 0) {
+        n += Math.ceil(bytes / this.board.blocksize) + (ArrayBuffer.isView(v) ? 2 : 1);
         continue;
       }
       const isFn = typeof v === 'function';
@@ -230,7 +249,7 @@ class Memory {
 
   /** Estimated JsVars in use by the whole sandbox. */
   usage() {
-    return this.baseline + this.extraVars() + this.count([this.global], true);
+    return this.baseline + this.extraVars() + this.count([this.global].concat(this.roots()), true);
   }
 
   /** `E.getSizeOf(v)`: vars of v and what only it reaches. @param {unknown} v */

@@ -59,6 +59,8 @@ class Runtime {
       global: this.global,
       codeInFlash: () => this.codeInFlash,
       extraVars: () => this.extraVars(),
+      roots: () => this.roots(),
+      listenersKey: this.P.L,
       baseline: dev.opts.memoryBaseline,
     });
     this.memory.markBuiltins();
@@ -99,6 +101,23 @@ class Runtime {
     const d = describe(e);
     this.dev.errors.push(d);
     this.dev.print('Uncaught ' + d);
+  }
+
+  /** Sandbox values only the host references: servers, sockets, timer callbacks, queued events, radio callbacks. */
+  roots() {
+    /** @type {unknown[]} */
+    const r = [];
+    const net = this.dev.net;
+    for (const s of net.servers.values()) r.push(s.obj);
+    for (const s of net.socks) r.push(s.obj);
+    for (const t of this.loop.timers.values()) r.push(t.fn, t.args);
+    for (const e of this.loop.events) {
+      if (Array.isArray(e)) r.push(...e);
+      else r.push(e);
+    }
+    const w = this.dev.wifi;
+    r.push(w.W, w.scanCb, w.gotIpCb, w.discCb);
+    return r;
   }
 
   /** Vars the host holds for the interpreter: timers, queued events, sockets and their buffers. */
