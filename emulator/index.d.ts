@@ -93,7 +93,7 @@ export interface EmulatorOptions {
   quiet?: boolean;
   /** Prefix of each echoed console line. */
   prefix?: string;
-  /** process.memory() recomputes its estimate at most this often, ms (1000). */
+  /** process.memory() refreshes its estimate, in the background once the network is quiet, when older than this, ms (1000); 0: on every call. */
   memoryTtl?: number;
   /** Interpreter state assumed present after boot, JsVars (150). */
   memoryBaseline?: number;

@@ -66,6 +66,7 @@ class Memory {
    * @param {() => number} o.extraVars     vars the host knows about (timers, sockets, queued events)
    * @param {() => unknown[]} o.roots       sandbox values the host holds (servers, sockets, timer callbacks…)
    * @param {any} o.listenersKey            the symbol under which sandbox objects keep their listeners
+   * @param {unknown} o.internal             a value only the emulator's own closures hold (their scopes are not counted)
    * @param {number} [o.baseline]          interpreter state present after boot (assumed)
    */
   constructor(o) {
@@ -75,12 +76,17 @@ class Memory {
     this.extraVars = o.extraVars;
     this.roots = o.roots;
     this.L = o.listenersKey;
+    this.internal = o.internal;
     this.baseline = o.baseline === undefined ? 150 : o.baseline;
     /** Objects of the pristine sandbox (built-ins and the emulator's own), never counted. @type {WeakSet<object>} */
     this.builtin = new WeakSet();
     /** @type {WeakMap<Function, number>} */
     this.codeCache = new WeakMap();
     this.inspectorOk = true;
+    /** @type {string | null} */
+    this.collector = null;
+    /** @type {unknown[]} */
+    this.collected = [];
     /** Global properties present before the firmware ran (built-ins, not counted). @type {Set<string | symbol>} */
     this.globalKeys = new Set();
   }
@@ -134,41 +140,30 @@ class Memory {
     try {
       /** @type {any} */ (globalThis)[PROBE] = f;
       const fn = post('Runtime.evaluate', { expression: 'globalThis.' + PROBE, silent: true, objectGroup: 'emu' });
-      const fid = fn.result.objectId;
-      const props = post('Runtime.getProperties', { objectId: fid, ownProperties: true });
+      const props = post('Runtime.getProperties', { objectId: fn.result.objectId, ownProperties: true });
       const sc = (props.internalProperties || []).find((/** @type {any} */ p) => p.name === '[[Scopes]]');
-      if (!sc) { post('Runtime.releaseObjectGroup', { objectGroup: 'emu' }); return []; }
+      if (!sc) return [];
       const list = post('Runtime.getProperties', { objectId: sc.value.objectId, ownProperties: true });
       const out = [];
       for (const s of list.result) {
         const desc = String(s.value && s.value.description);
         if (!s.value || !s.value.objectId || /^Global/.test(desc)) continue;
-        const vars = post('Runtime.getProperties', { objectId: s.value.objectId, ownProperties: true });
+        // The scope object's variables go straight to the collector: no descriptions serialized.
+        this.collected = [];
+        post('Runtime.callFunctionOn', {
+          objectId: s.value.objectId,
+          functionDeclaration: 'function (c) { var o = this.object, k = Object.getOwnPropertyNames(o), v = []; for (var i = 0; i < k.length; i++) v.push(o[k[i]]); c(k, v); }',
+          arguments: [{ objectId: this.collectorId() }],
+          silent: true,
+        });
+        const names = /** @type {string[]} */ (this.collected[0] || []);
+        const values = /** @type {unknown[]} */ (this.collected[1] || []);
+        this.collected = [];
         /** @type {Array<[string, unknown]>} */
         const got = [];
-        /** @type {any[]} */
-        const handles = [];
-        /** @type {number[]} */
-        const slots = [];
-        for (const r of vars.result) {
-          const rv = r.value || {};
-          if (rv.objectId) {
-            slots.push(got.length);
-            handles.push({ objectId: rv.objectId });
-            got.push([r.name, undefined]);
-          } else got.push([r.name, rv.type === 'undefined' ? undefined : rv.value]);
-        }
-        if (handles.length) {
-          /** @type {any[]} */
-          let arr = [];
-          /** @type {any} */ (globalThis)[PROBE] = (/** @type {any} */ a) => { arr = Array.prototype.slice.call(a); };
-          const host = post('Runtime.evaluate', { expression: 'globalThis.' + PROBE, silent: true, objectGroup: 'emu' });
-          post('Runtime.callFunctionOn', { objectId: host.result.objectId, functionDeclaration: 'function(){ this(arguments); }', arguments: handles, silent: true });
-          for (let i = 0; i < slots.length; i++) got[slots[i]][1] = arr[i];
-        }
+        for (let i = 0; i < names.length; i++) got.push([String(names[i]), values[i]]);
         out.push({ key: desc + '|' + got.map((g) => g[0]).join(','), vars: got });
       }
-      post('Runtime.releaseObjectGroup', { objectGroup: 'emu' });
       return out;
     } catch (e) {
       this.inspectorOk = false; // e.g. another debugger owns the process: fall back to what reflection sees
@@ -176,6 +171,27 @@ class Memory {
     } finally {
       delete (/** @type {any} */ (globalThis))[PROBE];
     }
+  }
+
+  /** The inspector handle of the host function receiving scope values, made once per walk. */
+  collectorId() {
+    if (!this.collector) {
+      /** @type {any} */ (globalThis)[PROBE] = (/** @type {any} */ k, /** @type {any} */ v) => { this.collected = [k, v]; };
+      this.collector = post('Runtime.evaluate', { expression: 'globalThis.' + PROBE, silent: true, objectGroup: 'emu' }).result.objectId;
+    }
+    return this.collector;
+  }
+
+  /** Release the walk's inspector handles. */
+  endWalk() {
+    if (this.collector || this.inspectorOk) {
+      try {
+        post('Runtime.releaseObjectGroup', { objectGroup: 'emu' });
+      } catch (e) {
+        /* inspector gone */
+      }
+    }
+    this.collector = null;
   }
 
   /**
@@ -216,6 +232,7 @@ class Memory {
           for (const s of this.scopes(/** @type {Function} */ (v))) {
             // Functions created by one closure share its scope: count a scope once per distinct contents.
             const vals = s.vars.map((x) => x[1]);
+            if (vals.includes(this.internal)) continue; // the prelude's own scope
             const prev = scopeSeen.get(s.key);
             if (prev && prev.some((p) => p.length === vals.length && p.every((x, i) => x === vals[i]))) continue;
             if (prev) prev.push(vals);
@@ -249,7 +266,11 @@ class Memory {
 
   /** Estimated JsVars in use by the whole sandbox. */
   usage() {
-    return this.baseline + this.extraVars() + this.count([this.global].concat(this.roots()), true);
+    try {
+      return this.baseline + this.extraVars() + this.count([this.global].concat(this.roots()), true);
+    } finally {
+      this.endWalk();
+    }
   }
 
   /** `E.getSizeOf(v)`: vars of v and what only it reaches. @param {unknown} v */

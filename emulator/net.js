@@ -26,6 +26,7 @@
  */
 'use strict';
 const hostNet = require('net');
+const { performance } = require('perf_hooks');
 
 /**
  * @typedef {object} Sock
@@ -110,6 +111,8 @@ class Net {
     /** Host sockets still open (closing or parked-rejected), destroyed on stop(). @type {Set<hostNet.Socket>} */
     this.hostSockets = new Set();
     this.stopped = false;
+    /** performance.now() of the last host socket activity (connection or data). */
+    this.lastActivity = 0;
   }
 
   /**
@@ -207,6 +210,7 @@ class Net {
 
   /** @param {HostPort} hp @param {hostNet.Socket} hs */
   onConnection(hp, hs) {
+    this.lastActivity = performance.now();
     if (this.stopped || !hp.srv) {
       // Nothing listens on that port on the device right now (rebooting, or closed): the stack resets it.
       hs.on('error', () => {});
@@ -231,6 +235,7 @@ class Net {
     this.hostSockets.add(hs);
     hs.setNoDelay(true);
     hs.on('data', (b) => {
+      this.lastActivity = performance.now();
       if (s.closed) return;
       s.rx.push(b.toString('latin1'));
       s.rxLen += b.length;

@@ -48,8 +48,11 @@ class Runtime {
     this.P = null;
     /** @type {{ at: number, usage: number, ms: number } | null} */
     this.memCache = null;
+    /** @type {NodeJS.Timeout | null} */
+    this.memTimer = null;
     const fn = vm.runInContext(PRELUDE, this.ctx, { filename: 'espruino:prelude' });
-    this.P = fn.call(this.global, this.natives());
+    this.N = this.natives();
+    this.P = fn.call(this.global, this.N);
     prune(this.ctx);
     this.loop.evalString = (code) => {
       vm.runInContext(code, this.ctx);
@@ -61,6 +64,7 @@ class Runtime {
       extraVars: () => this.extraVars(),
       roots: () => this.roots(),
       listenersKey: this.P.L,
+      internal: this.N,
       baseline: dev.opts.memoryBaseline,
     });
     this.memory.markBuiltins();
@@ -135,17 +139,44 @@ class Runtime {
     return n;
   }
 
-  /** `process.memory()` figures: [free, usage, total, history, gc, gctime, blocksize]. @param {boolean} gc */
+  /**
+   * `process.memory()` figures: [free, usage, total, history, gc, gctime, blocksize]. The first call walks the
+   * sandbox; later ones return the last estimate and, once it is older than `memoryTtl`, a new walk runs from a
+   * host timer when the network has been quiet for 100 ms (so a load test never stalls on it). `memoryTtl: 0`
+   * walks on every call.
+   * @param {boolean} gc
+   */
   memoryFields(gc) {
     const ttl = this.dev.opts.memoryTtl === undefined ? 1000 : this.dev.opts.memoryTtl;
-    const now = performance.now();
-    if (!this.memCache || now - this.memCache.at > ttl) {
-      const usage = this.memory.usage();
-      this.memCache = { at: now, usage, ms: performance.now() - now };
-    }
+    if (!this.memCache || ttl <= 0) this.refreshMemory();
+    else if (performance.now() - this.memCache.at > ttl) this.scheduleMemoryRefresh();
+    const c = /** @type {{ usage: number, ms: number }} */ (this.memCache);
     const total = this.dev.board.vars;
-    const usage = Math.min(this.memCache.usage, total);
-    return [total - usage, usage, total, 0, gc ? 0 : -1, gc ? Math.round(this.memCache.ms * 100) / 100 : 0, this.dev.board.blocksize];
+    const usage = Math.min(c.usage, total);
+    return [total - usage, usage, total, 0, gc ? 0 : -1, gc ? Math.round(c.ms * 100) / 100 : 0, this.dev.board.blocksize];
+  }
+
+  refreshMemory() {
+    const t0 = performance.now();
+    const usage = this.memory.usage();
+    const t1 = performance.now();
+    this.memCache = { at: t1, usage, ms: t1 - t0 };
+  }
+
+  scheduleMemoryRefresh() {
+    if (this.memTimer || this.dead) return;
+    const attempt = () => {
+      this.memTimer = null;
+      if (this.dead || !this.memCache) return;
+      const now = performance.now();
+      if (now - this.dev.net.lastActivity > 100 || now - this.memCache.at > 30000) this.refreshMemory();
+      else {
+        this.memTimer = setTimeout(attempt, 100);
+        this.memTimer.unref();
+      }
+    };
+    this.memTimer = setTimeout(attempt, 0);
+    this.memTimer.unref();
   }
 
   /** @param {string} name @param {string} code */
@@ -214,6 +245,14 @@ class Runtime {
       toStr: (args) => toStr(args),
       /** @param {unknown[]} args */
       toU8: (args) => {
+        const a = args[0];
+        // The hot path (received data): one byte per char, written straight into the sandbox's array.
+        // eslint-disable-next-line no-control-regex
+        if (args.length === 1 && typeof a === 'string' && !/[^\x00-\xff]/.test(a)) {
+          const u = new (P().Uint8Array)(a.length);
+          Buffer.from(u.buffer, u.byteOffset, a.length).write(a, 0, 'latin1');
+          return u;
+        }
         const b = argBytes(args);
         const u = new (P().Uint8Array)(b.length);
         u.set(b);
@@ -279,6 +318,7 @@ class Runtime {
     const fns = this.lis(this.P && this.P.E, 'kill');
     if (fns) this.loop.call(this.P.E, fns, []);
     this.dead = true;
+    if (this.memTimer) clearTimeout(this.memTimer);
     this.loop.stop();
     this.dev.net.kill();
   }

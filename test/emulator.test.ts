@@ -4,6 +4,7 @@
  * process.memory(), and booting from Storage. Real loopback sockets; waits
  * are "until the condition holds", never timing margins.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -349,5 +350,26 @@ describe('process.memory() and reboots', () => {
     e.eval('reset()');
     await until(() => e.eval('typeof boots') === 'undefined'); // reset() runs .bootrst only, not .bootcde
     expect(e.storage.readString('boots')).toBe('4');
+  });
+});
+
+describe('command line', () => {
+  test('node emulator/cli.js flashes the bundle, prints the address it serves on, and stops on SIGTERM', async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-cli-'));
+    const cli = spawn(process.execPath, [path.join(__dirname, '..', 'emulator', 'cli.js'), '--bundle', fixture('boot-counter.js'), '--port', '0', '--data', data, '--prefix', '[esp] ']);
+    try {
+      let out = '';
+      cli.stdout.setEncoding('utf8');
+      cli.stdout.on('data', (d: string) => { out += d; });
+      const url = (await until(() => /Serving on (http:\/\/127\.0\.0\.1:(\d+))/.exec(out))) as RegExpExecArray;
+      expect((await exchange(Number(url[2]), '')).text).toBe('boot 1');
+      const exit = new Promise<number | null>((r) => cli.on('exit', (code) => r(code)));
+      cli.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(fs.existsSync(path.join(data, 'storage.bin'))).toBe(true);
+    } finally {
+      cli.kill('SIGKILL');
+      fs.rmSync(data, { recursive: true, force: true });
+    }
   });
 });
