@@ -127,6 +127,8 @@ export interface WifiControl {
   setNetworks(list: WifiNetwork[]): void;
   /** The station loses its network (`disconnected`, ESP-IDF reason code, default 200 BEACON_TIMEOUT). */
   dropStation(reason?: number): void;
+  /** The next scan never calls back, and later scans throw "A scan is already in progress" (2v29 after an early ESP-IDF error). */
+  hangScan(): void;
   state(): { mode: string; station: string; ssid: string; ip: string; ap: string | null; scanning: boolean };
 }
 

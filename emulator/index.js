@@ -73,6 +73,7 @@ async function startEmulator(options) {
       leaveAP: (mac) => dev.wifi.leaveAP(mac),
       setNetworks: (list) => dev.wifi.setNetworks(list),
       dropStation: (reason) => dev.wifi.dropStation(reason === undefined ? 200 : reason),
+      hangScan: () => dev.wifi.hangScan(),
       state: () => dev.wifi.state(),
     },
   };

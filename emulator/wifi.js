@@ -24,7 +24,10 @@ const { nameField, strBytes } = require('./flash');
 
 const AUTH_INT = /** @type {Record<string, number>} */ ({ open: 0, wep: 1, wpa: 2, wpa2: 3, wpa_wpa2: 4 });
 const AUTH_STR = ['open', 'wep', 'wpa', 'wpa2', 'wpa_wpa2'];
-const REASONS = /** @type {Record<number, string>} */ ({ 0: 'Unknown reason', 2: 'AUTH_EXPIRE', 8: 'ASSOC_LEAVE', 15: '4WAY_HANDSHAKE_TIMEOUT', 201: 'NO_AP_FOUND', 202: 'AUTH_FAIL' });
+const REASONS = /** @type {Record<number, string>} */ ({
+  0: 'Unknown reason', 1: 'UNSPECIFIED', 2: 'AUTH_EXPIRE', 3: 'AUTH_LEAVE', 4: 'ASSOC_EXPIRE', 8: 'ASSOC_LEAVE',
+  15: '4WAY_HANDSHAKE_TIMEOUT', 200: 'BEACON_TIMEOUT', 201: 'NO_AP_FOUND', 202: 'AUTH_FAIL', 203: 'ASSOC_FAIL', 204: 'HANDSHAKE_TIMEOUT',
+});
 const MODES = ['NULL', 'STA', 'AP', 'APSTA'];
 const CFG = '.wificfg';
 
@@ -83,6 +86,8 @@ class WifiSim {
     this.epoch = 0;
     /** @type {Set<NodeJS.Timeout>} */
     this.pending = new Set();
+    /** The next scan never completes (and every later one is "already in progress"), as after an early ESP-IDF error. */
+    this.hangNext = false;
     this.mode = 0;
     this.sta = this.freshStation();
     this.ap = this.freshAP();
@@ -115,6 +120,7 @@ class WifiSim {
     this.scanCb = null;
     this.gotIpCb = null;
     this.discCb = null;
+    this.hangNext = false;
     this.restore();
   }
 
@@ -246,6 +252,10 @@ class WifiSim {
   scan(cb) {
     if (this.scanCb) throw new WifiError('A scan is already in progress');
     this.scanCb = cb;
+    if (this.hangNext) {
+      this.hangNext = false;
+      return undefined;
+    }
     if (this.mode === 0) this.mode = 1;
     else if (this.mode === 2) this.mode = 3;
     const epoch = this.epoch;
@@ -429,6 +439,11 @@ class WifiSim {
   /** Host control: a client leaves the access point. @param {string} mac */
   leaveAP(mac) {
     this.event('sta_left', { mac });
+  }
+
+  /** Host control: the next scan hangs forever (its callback never comes; later scans throw "in progress"). */
+  hangScan() {
+    this.hangNext = true;
   }
 
   /** Host control: replace the networks in range. @param {WifiNetwork[]} list */

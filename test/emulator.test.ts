@@ -201,6 +201,28 @@ describe('net', () => {
     }
   });
 
+  test('server.close() stops accepting; an open connection still works', async () => {
+    const e = await start({ code: 'var srv = require("net").createServer(function (c) { c.on("data", function (d) { c.write(d.toUpperCase()); }); }).listen(80);' });
+    const port = e.port;
+    const open = net.connect(port, '127.0.0.1');
+    open.setEncoding('latin1');
+    let got = '';
+    open.on('data', (d: string) => { got += d; });
+    await new Promise((r) => open.on('connect', r));
+    open.write('a');
+    await until(() => got === 'A');
+    e.eval('srv.close()');
+    const refused = await new Promise<string>((r) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('error', (err: NodeJS.ErrnoException) => r(String(err.code)));
+      c.on('close', () => r('closed'));
+    });
+    expect(['ECONNRESET', 'closed']).toContain(refused);
+    open.write('b');
+    await until(() => got === 'AB');
+    open.destroy();
+  });
+
   test('net.connect reaches a host server: connect callback, data, end and close', async () => {
     const host = net.createServer((s) => s.end('hello device'));
     await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
