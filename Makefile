@@ -19,6 +19,7 @@ deps: $(NPM_STAMP)
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json
 	npx tsc -p tsconfig.node.json
+	npx tsc -p emulator/tsconfig.json
 
 unit: $(NPM_STAMP)
 	npx jest $(JEST_ARGS)
@@ -53,6 +54,13 @@ flash-port: $(NPM_STAMP)
 ## flash-dry: what `make flash` would send, to build/$(BOARD)/flash.js: offline, no device.
 flash-dry: bundle
 	@node tools/flash.mjs --board $(BOARD) --dry
+
+## run: build the firmware for the emulator board and serve it on http://127.0.0.1:$(PORT) (DATA= is its flash folder).
+PORT ?= 8080
+DATA ?= .data/emulator
+run: $(NPM_STAMP)
+	node tools/build.mjs --board emulator
+	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --data $(DATA)
 
 ## emulator: type-check the emulator's plain JavaScript (no build step: `node emulator/cli.js` runs as is).
 emulator: $(NPM_STAMP)
