@@ -195,23 +195,14 @@ export function connById(m: Mgr, id: number): Conn | null {
   return null;
 }
 
-/** A slot holding an idle server connection (nothing read, nothing pending, nothing to send): eviction candidate. */
-function isIdle(c: Conn): boolean {
-  return (
-    (c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED &&
-    c.rx.n === 0 &&
-    c.tx.n === 0 &&
-    !c.src
-  );
-}
-
-/** A free slot; when none, the longest-idle keep-alive connection is closed to make one (if `evict`). */
-function takeSlot(m: Mgr, evict: boolean): Conn | null {
+/** A free slot; when none, the longest-idle server connection (nothing read, pending or to send, for at least lim.evictMs) is closed to make one. */
+function takeSlot(m: Mgr): Conn | null {
   let old: Conn | null = null;
+  const t = m.hal.clock.now() - m.lim.evictMs;
   for (let i = 0; i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) return c;
-    if (evict && isIdle(c) && (!old || c.t < old.t)) old = c;
+    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED && !c.rx.n && !c.tx.n && !c.src && c.t <= t && (!old || c.t < old.t)) old = c;
   }
   if (!old) return null;
   m.nevict++;
@@ -286,7 +277,7 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
   const l = m.hal.net.listen(
     port,
     function (s: Sock) {
-      const c = takeSlot(m, true);
+      const c = takeSlot(m);
       if (!c) return refuse(m, s, busy || null);
       connOpen(c, s, F.ACCEPTED | F.WRITABLE | (flags || 0), fn, pfn || null); // an accepted socket takes bytes at once
       const h = sockHandler(c, c.id);
@@ -306,7 +297,7 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
 
 /** Open an outgoing connection; Connect follows when it is established, Error and Close if it fails. Null when no slot or socket is free. */
 export function connect(m: Mgr, host: string, port: number, fn: Handler | null): Conn | null {
-  const c = takeSlot(m, true);
+  const c = takeSlot(m);
   if (!c) return null;
   const s = m.hal.net.connect(host, port, sockHandler(c, m.nid));
   if (!s) return null;

@@ -26,6 +26,8 @@ export interface Limits {
   drainMs: number;
   /** Seconds advertised in `Retry-After` when every slot is busy. */
   retryAfter: number;
+  /** A keep-alive connection may be evicted for a newcomer only after this many idle ms: a shorter idle may hide a request in flight, which the close would lose. */
+  evictMs: number;
 }
 
 /** Defaults sized for an ESP32 with about 16 000 JsVars. */
@@ -41,6 +43,7 @@ export const defaultLimits: Limits = {
   idleMs: 30000,
   drainMs: 10000,
   retryAfter: 2,
+  evictMs: 2000,
 };
 
 /** `base` with the fields of `over` replacing its own. */

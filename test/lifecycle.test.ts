@@ -541,10 +541,10 @@ describe("pool and idle connections", () => {
     }, { slots: 2 });
     const a = client();
     a.send(GET("/"));
-    sim.advance(10);
+    sim.advance(1000);
     const b = client();
     b.send(GET("/"));
-    sim.advance(10);
+    sim.advance(1000);
     const c = client();
     c.send(GET("/"));
     sim.run();
@@ -552,6 +552,25 @@ describe("pool and idle connections", () => {
     expect(b.gotFin).toBe(false);
     expect(statuses(c.received)).toEqual([200]);
     expect(mgr.nevict).toBe(1);
+  });
+
+  test("a connection idle for less than evictMs is not evicted (a request may be in flight): the newcomer gets 503", () => {
+    const { sim, client } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    }, { slots: 1, evictMs: 2000 });
+    const a = client();
+    a.send(GET("/"));
+    sim.advance(1999);
+    const b = client();
+    sim.run();
+    expect(statuses(b.received)).toEqual([503]);
+    expect(a.gotFin).toBe(false);
+    sim.advance(1);
+    const c = client();
+    c.send(GET("/"));
+    sim.run();
+    expect(a.gotFin).toBe(true);
+    expect(statuses(c.received)).toEqual([200]);
   });
 
   test("every slot busy: 503 with Retry-After and close; busy connections are never evicted", () => {
