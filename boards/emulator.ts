@@ -6,7 +6,9 @@ import { limits } from '../src/opts';
  * The emulator holds the bundle to an ESP32's 16 383 JsVars and 10 lwIP
  * sockets (no TelnetServer there), so 8 slots: the HTTP listener, 8 clients
  * and a spare for the 503 make 10. Eight keep-alive slots are also what the
- * `wrk -c8` benchmark needs. Simulated radio, HTTP on 8080, nothing to flash.
+ * `wrk -c8` benchmark needs. The radio is the emulator's `Wifi` module (its
+ * networks and scan latency are the emulator's options), HTTP on 8080, nothing
+ * to flash.
  */
 export const board: Board = {
   name: 'emulator',
@@ -14,7 +16,7 @@ export const board: Board = {
   jsvars: 16383,
   limits: limits({ slots: 8, rxSize: 2048, txSize: 2048 }),
   httpPort: 8080,
-  radio: 'sim',
+  radio: 'esp32',
   storage: { size: 224 * 4096 },
   bundleBudget: 65536,
   espruino: null,

@@ -38,7 +38,7 @@ function estimate(b: Board) {
   return { typical: code + l.slots * slot + 400, worst: code + l.slots * (slot + queue) + 400 };
 }
 
-const esp = boards.filter((b) => b.radio === 'esp32');
+const esp = boards.filter((b) => b.espruino !== null); // the boards that get flashed
 const hosted = boards.filter((b) => b.radio === 'sim');
 
 describe('board profiles', () => {
@@ -96,9 +96,10 @@ describe('board profiles', () => {
     expect(c3.bundleBudget).toBeLessThan(findBoard('esp32')!.bundleBudget);
   });
 
-  it('boards serve HTTP on port 80 with the Wifi radio; the Linux build and the emulator on 8080 with the simulated one', () => {
-    for (const b of esp) expect([b.httpPort, b.radio]).toEqual([80, 'esp32']);
-    expect(hosted.map((b) => b.name)).toEqual(['linux', 'emulator']);
+  it('boards serve HTTP on port 80 with the Wifi radio; the emulator on 8080 with its emulated Wifi module; the Linux build (no Wifi) on 8080 with the simulated radio', () => {
+    for (const b of esp.filter((x) => x.name !== 'emulator')) expect([b.httpPort, b.radio]).toEqual([80, 'esp32']);
+    expect([findBoard('emulator')!.httpPort, findBoard('emulator')!.radio, findBoard('emulator')!.espruino]).toEqual([8080, 'esp32', null]);
+    expect(hosted.map((b) => b.name)).toEqual(['linux']);
     for (const b of hosted) expect([b.httpPort, b.radio, b.espruino]).toEqual([8080, 'sim', null]);
     expect(findBoard('linux')!.jsvars).toBe(0); // the Linux build's pool grows on demand
   });
