@@ -3,6 +3,8 @@ SHELL := /bin/bash
 BOARD ?= esp32
 NPM_STAMP := node_modules/.stamp-install
 
+
+.PHONY: sysdeps
 .PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench emulator clean
 
 all: test
@@ -21,7 +23,11 @@ typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.node.json
 	npx tsc -p emulator/tsconfig.json
 
-unit: $(NPM_STAMP)
+# System tools the end-to-end tests use (curl as a real client), installed when missing.
+sysdeps:
+	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)
+
+unit: $(NPM_STAMP) sysdeps
 	npx jest $(JEST_ARGS)
 
 ## bundle: one board's bundle, dist/$(BOARD)/app.js (+ app.js.map): tsc ES5 -> esbuild -> terser (tools/build.mjs).
