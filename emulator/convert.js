@@ -48,8 +48,7 @@ function collect(v, out, depth) {
 function direct(a) {
   if (typeof a === 'string') return strBytes(a);
   if (ArrayBuffer.isView(a)) {
-    const t = tag(a);
-    if (t === 'Uint8Array' || t === 'Uint8ClampedArray' || t === 'DataView') return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    if (isByteView(a) || tag(a) === 'DataView') return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     return null;
   }
   if (tag(a) === 'ArrayBuffer') return Buffer.from(/** @type {ArrayBuffer} */ (a));
@@ -80,9 +79,56 @@ function argBytes(args) {
   return Buffer.concat(parts);
 }
 
-/** @param {unknown[]} args */
+// Node's native latin1 codecs (undocumented Buffer methods, present since Node 8), callable on any byte view
+// (a sandbox-realm Uint8Array too) without wrapping it in a Buffer: the conversions below run once per
+// 536-byte piece a socket sends or receives. Wrapping in a Buffer is the fallback.
+const BP = /** @type {any} */ (Buffer.prototype);
+/** @type {(this: Uint8Array, start: number, end: number) => string} */
+const latin1Slice = typeof BP.latin1Slice === 'function' ? BP.latin1Slice
+  : function (start, end) { return Buffer.from(this.buffer, this.byteOffset, this.length).toString('latin1', start, end); };
+/** @type {(this: Uint8Array, s: string, off: number, len: number) => number} */
+const latin1Write = typeof BP.latin1Write === 'function' ? BP.latin1Write
+  : function (s, off, len) { return Buffer.from(this.buffer, this.byteOffset, this.length).write(s, off, len, 'latin1'); };
+// eslint-disable-next-line no-control-regex
+const WIDE = /[^\x00-\xff]/;
+
+/**
+ * A typed array of 1-byte elements (Uint8Array, Int8Array, Uint8ClampedArray, of either realm): its elements
+ * are its bytes, whatever the element type.
+ * @param {unknown} v @returns {v is Uint8Array}
+ */
+function isByteView(v) {
+  return ArrayBuffer.isView(v) && /** @type {any} */ (v).BYTES_PER_ELEMENT === 1;
+}
+
+/** The bytes of a byte view as a string of char codes 0-255. @param {Uint8Array} v */
+function viewStr(v) {
+  return latin1Slice.call(v, 0, v.length);
+}
+
+/**
+ * E.toString(...args) as a string of char codes 0-255. Arguments that are byte views or strings of
+ * chars below 256 (what the firmware passes: `E.toString(view)`, `E.toString(view, '')`) are joined
+ * directly; anything else goes through Espruino's general flattening.
+ * @param {unknown[]} args
+ */
 function toStr(args) {
-  return argBytes(args).toString('latin1');
+  let s = '';
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'string' && !WIDE.test(a)) s += a;
+    else if (isByteView(a)) s += viewStr(a);
+    else return argBytes(args).toString('latin1');
+  }
+  return s;
+}
+
+/**
+ * Fill `dst` (a byte view at least `s.length` long) with the chars of `s` (codes 0-255) as bytes.
+ * @param {Uint8Array} dst @param {string} s
+ */
+function fillLatin1(dst, s) {
+  latin1Write.call(dst, s, 0, s.length);
 }
 
 let crcTable = /** @type {Int32Array | null} */ (null);
@@ -241,4 +287,4 @@ function liberalParse(text) {
   return v;
 }
 
-module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag };
+module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag, isByteView, fillLatin1, WIDE };

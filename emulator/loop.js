@@ -44,6 +44,8 @@ class Loop {
     /** @type {NodeJS.Timeout | null} */
     this.hostTimer = null;
     this.hostTimerDue = Infinity;
+    /** The last clock reading, ms. */
+    this.last = 0;
     /** The network idle: `idle()` runs one pass, `busy()` says another pass has something to do, `flush()` hands the passes' output to the host. @type {{ idle(): void, busy(): boolean, flush(): void } | null} */
     this.net = null;
     /** Evaluates a string callback (setTimeout("code")) in the sandbox. @type {(code: string) => void} */
@@ -52,9 +54,9 @@ class Loop {
     this.onHostTimer = this.onHostTimer.bind(this);
   }
 
-  /** Milliseconds on the loop clock (monotonic). */
+  /** Milliseconds on the loop clock (monotonic); the reading is kept in `last`. */
   now() {
-    return performance.now();
+    return (this.last = performance.now());
   }
 
   /** Make sure a pass runs soon (next host turn). Safe to call from anywhere, any number of times. */
@@ -78,6 +80,7 @@ class Loop {
   /** Call one listener or an array of listeners, reporting what they throw. @param {unknown} self @param {unknown} fns @param {unknown[]} args */
   call(self, fns, args) {
     if (Array.isArray(fns)) {
+      if (fns.length === 1) return this.call(self, fns[0], args); // nothing later in the list for it to change
       const list = fns.slice();
       for (let i = 0; i < list.length; i++) this.call(self, list[i], args);
       return;
@@ -159,13 +162,18 @@ class Loop {
 
   hasDueTimer() {
     if (!this.timers.size) return false;
+    // The clock only moves forward: a timer due by the last reading (a setTimeout(fn, 0) just added) is due now,
+    // without reading the clock again.
+    for (const t of this.timers.values()) if (t.due <= this.last) return true;
     const now = this.now();
     for (const t of this.timers.values()) if (t.due <= now) return true;
     return false;
   }
 
   armHostTimer() {
-    if (this.stopped) return;
+    // A host turn is running or queued: it re-arms when it ends, so timers added and cleared meanwhile
+    // (the firmware's setTimeout(fn, 0) per socket event) cost no host timer each.
+    if (this.stopped || this.running || this.scheduled) return;
     let next = Infinity;
     for (const t of this.timers.values()) if (t.due < next) next = t.due;
     if (next === this.hostTimerDue) return;

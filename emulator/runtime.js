@@ -13,7 +13,7 @@ const { performance } = require('perf_hooks');
 const { Loop } = require('./loop');
 const { createContext, prune } = require('./sandbox');
 const { storageNatives } = require('./storage');
-const { argBytes, toStr, crc32, espJSON } = require('./convert');
+const { argBytes, toStr, crc32, espJSON, fillLatin1, WIDE } = require('./convert');
 const { Memory, strVars } = require('./memory');
 const { WifiError } = require('./wifi');
 
@@ -247,10 +247,9 @@ class Runtime {
       toU8: (args) => {
         const a = args[0];
         // The hot path (received data): one byte per char, written straight into the sandbox's array.
-        // eslint-disable-next-line no-control-regex
-        if (args.length === 1 && typeof a === 'string' && !/[^\x00-\xff]/.test(a)) {
+        if (args.length === 1 && typeof a === 'string' && !WIDE.test(a)) {
           const u = new (P().Uint8Array)(a.length);
-          Buffer.from(u.buffer, u.byteOffset, a.length).write(a, 0, 'latin1');
+          fillLatin1(u, a);
           return u;
         }
         const b = argBytes(args);
