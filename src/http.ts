@@ -1,3 +1,5 @@
+import { F } from "./net";
+
 /**
  * HTTP/1.1 message parsing (RFC 9110, RFC 9112): the request head, chunk-size
  * lines, header and query lookup. Pure functions over strings; the server
@@ -26,11 +28,9 @@ export class HttpMsg {
   body: Uint8Array = EMPTY;
   /** Body length: Content-Length, or the decoded length of a chunked body once complete. */
   len!: number;
-  /** Framing found by the parser: Content-Length (-1 none), chunked, close after the response, 100-continue owed. */
+  /** Framing found by the parser: Content-Length (-1 none), and connection flags (net.ts F: CHUNKED, CLOSE, CONT, HEAD, V10). */
   cl!: number;
-  te!: boolean;
-  close!: boolean;
-  cont!: boolean;
+  fl!: number;
   /** Why the request was rejected (for the error response body). */
   err!: string;
 }
@@ -56,9 +56,10 @@ export function ows(s: string): string {
   return s.replace(LEAD_OWS, "").replace(TRAIL_OWS, "");
 }
 
-function fail(hm: HttpMsg, code: number, why: string): number {
+/** Record why the request is refused; the status is 400 unless given. */
+function fail(hm: HttpMsg, why: string, code?: number): number {
   hm.err = why;
-  return code;
+  return code || 400;
 }
 
 /** Split a comma-separated list, trim and lowercase each non-empty member (RFC 9110 §5.6.1). */
@@ -80,25 +81,25 @@ function list(s: string): string[] {
 export function parseHead(hm: HttpMsg, head: string): number {
   const h = head.split("\r\n").join("\n");
   // RFC 9112 §2.2: a bare CR is invalid (CRLF and a lone LF both end a line).
-  if (h.indexOf("\r") >= 0) return fail(hm, 400, "bare CR");
+  if (h.indexOf("\r") >= 0) return fail(hm, "bare CR");
   const lines = h.split("\n");
   const n = lines.length - 2; // the last two are the empty line and what follows its LF
   const rl = lines[0];
   const sp1 = rl.indexOf(" ");
   const sp2 = rl.indexOf(" ", sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0) return fail(hm, 400, "malformed request line");
+  if (sp1 <= 0 || sp2 < 0) return fail(hm, "malformed request line");
   const method = rl.substr(0, sp1);
   const target = rl.substring(sp1 + 1, sp2);
   const vm = VERSION.exec(rl.substr(sp2 + 1));
-  if (!TOKEN.test(method)) return fail(hm, 400, "bad method");
-  if (!TARGET.test(target)) return fail(hm, 400, "bad target");
-  if (!vm) return fail(hm, 400, "bad version");
-  if (vm[1] !== "1") return fail(hm, 505, "HTTP/1.x only");
+  if (!TOKEN.test(method)) return fail(hm, "bad method");
+  if (!TARGET.test(target)) return fail(hm, "bad target");
+  if (!vm) return fail(hm, "bad version");
+  if (vm[1] !== "1") return fail(hm, "HTTP/1.x only", 505);
   // RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only), asterisk-form (OPTIONS only).
   const c0 = target.charAt(0);
   if (c0 !== "/" && !ABSOLUTE.test(target)) {
     if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target))
-      return fail(hm, 400, "bad target form");
+      return fail(hm, "bad target form");
   }
   hm.method = method;
   hm.target = target;
@@ -111,7 +112,7 @@ export function parseHead(hm: HttpMsg, head: string): number {
   hm.body = EMPTY;
   hm.len = 0;
   hm.cl = -1;
-  hm.te = hm.close = hm.cont = false;
+  let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
   hm.err = "";
   let hosts = 0;
   let cls = 0;
@@ -122,55 +123,56 @@ export function parseHead(hm: HttpMsg, head: string): number {
     const l = lines[i];
     const f = l.charCodeAt(0);
     // RFC 9112 §5.2: obs-fold is rejected in requests.
-    if (f === 32 || f === 9) return fail(hm, 400, "obs-fold");
+    if (f === 32 || f === 9) return fail(hm, "obs-fold");
     const colon = l.indexOf(":");
-    if (colon < 0) return fail(hm, 400, "field without colon");
+    if (colon < 0) return fail(hm, "field without colon");
     const name = l.substr(0, colon);
     if (!TOKEN.test(name)) {
       // RFC 9112 §5.1: no whitespace between the field name and the colon.
       const w = name.charCodeAt(name.length - 1);
-      return fail(hm, 400, w === 32 || w === 9 ? "space before colon" : "bad field name");
+      return fail(hm, w === 32 || w === 9 ? "space before colon" : "bad field name");
     }
     const value = ows(l.substr(colon + 1));
-    if (BADVAL.test(value)) return fail(hm, 400, "control char in field");
+    if (BADVAL.test(value)) return fail(hm, "control char in field");
     const lname = name.toLowerCase();
     hm.hn.push(lname);
     hm.hv.push(value);
     if (lname === "host") hosts++;
     else if (lname === "content-length") {
       // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
-      if (++cls > 1) return fail(hm, 400, "duplicate Content-Length");
-      if (!DIGITS.test(value)) return fail(hm, 400, "bad Content-Length");
-      if (value.length > 9) return fail(hm, 413, "Content-Length too large");
+      if (++cls > 1) return fail(hm, "duplicate Content-Length");
+      if (!DIGITS.test(value)) return fail(hm, "bad Content-Length");
+      if (value.length > 9) return fail(hm, "Content-Length too large", 413);
       hm.cl = parseInt(value, 10);
     } else if (lname === "transfer-encoding") te = te === null ? value : te + "," + value;
     else if (lname === "connection") conn += "," + value;
     else if (lname === "expect") expect = value;
   }
   // RFC 9112 §3.2: more than one Host in any request, or none in HTTP/1.1, is a 400.
-  if (hosts > 1) return fail(hm, 400, "duplicate Host");
-  if (hm.v === 11 && !hosts) return fail(hm, 400, "missing Host");
+  if (hosts > 1) return fail(hm, "duplicate Host");
+  if (hm.v === 11 && !hosts) return fail(hm, "missing Host");
   if (te !== null) {
     // RFC 9112 §6.1/§6.3: Transfer-Encoding with Content-Length, or in HTTP/1.0, is a framing error.
-    if (cls) return fail(hm, 400, "Content-Length with Transfer-Encoding");
-    if (hm.v === 10) return fail(hm, 400, "Transfer-Encoding in HTTP/1.0");
+    if (cls) return fail(hm, "Content-Length with Transfer-Encoding");
+    if (hm.v === 10) return fail(hm, "Transfer-Encoding in HTTP/1.0");
     const cs = list(te);
     const last = cs.length - 1;
     // RFC 9112 §6.1: chunked must be final (else the length is unknowable: 400) and applied once.
-    if (last < 0 || cs[last] !== "chunked") return fail(hm, 400, "chunked not last");
-    if (cs.indexOf("chunked") !== last) return fail(hm, 400, "chunked twice");
+    if (last < 0 || cs[last] !== "chunked") return fail(hm, "chunked not last");
+    if (cs.indexOf("chunked") !== last) return fail(hm, "chunked twice");
     // RFC 9112 §6.1: a transfer coding we do not implement gets 501.
-    if (last > 0) return fail(hm, 501, "unknown coding " + cs[0]);
-    hm.te = true;
+    if (last > 0) return fail(hm, "unknown coding " + cs[0], 501);
+    fl |= F.CHUNKED;
   }
   const tokens = list(conn);
   // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
-  hm.close = tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0);
+  if (tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0)) fl |= F.CLOSE;
   if (expect !== null && hm.v === 11) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others get 417.
-    if (expect.toLowerCase() !== "100-continue") return fail(hm, 417, "unknown expectation");
-    hm.cont = hm.te || hm.cl > 0;
+    if (expect.toLowerCase() !== "100-continue") return fail(hm, "unknown expectation", 417);
+    if (fl & F.CHUNKED || hm.cl > 0) fl |= F.CONT;
   }
+  hm.fl = fl;
   return 0;
 }
 

@@ -259,15 +259,7 @@ function serve(c: Conn, now: number): void {
       const st = parseHead(hm, c.mgr.hal.codec.str(b, 0, end));
       if (st) return reject(c, st, hm.err);
       c.hl = end;
-      c.f =
-        (c.f & ~REQ_BITS) |
-        F.HDRS |
-        F.RESP |
-        (hm.close ? F.CLOSE : 0) |
-        (hm.method === "HEAD" ? F.HEAD : 0) |
-        (hm.v === 10 ? F.V10 : 0) |
-        (hm.te ? F.CHUNKED : 0) |
-        (hm.cont ? F.CONT : 0);
+      c.f = (c.f & ~REQ_BITS) | F.HDRS | F.RESP | hm.fl;
       c.rq = c.mgr.seq++;
       c.bl = hm.cl > 0 ? hm.cl : 0;
       c.bn = c.cs = 0;
@@ -275,7 +267,7 @@ function serve(c: Conn, now: number): void {
       emit(c, Ev.HttpHdrs, hm);
       if (!c.id || c.f & (F.DRAINING | F.CLOSING)) break;
       if (c.f & F.STREAM) {
-        if (!hm.te && c.bl > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
+        if (!(c.f & F.CHUNKED) && c.bl > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
         ioDel(rx, 0, c.hl); // the head is parsed into strings: give its room to the body
         c.hl = 0;
       } else if (c.f & F.STARTED || !(c.f & F.RESP)) {
@@ -283,7 +275,7 @@ function serve(c: Conn, now: number): void {
         c.f = (c.f | F.CLOSE) & ~F.CONT;
         if (!(c.f & F.RESP)) connDrain(c);
         break;
-      } else if (!hm.te && c.hl + c.bl > rx.b.length)
+      } else if (!(c.f & F.CHUNKED) && c.hl + c.bl > rx.b.length)
         return reject(c, 413, "body over " + (rx.b.length - c.hl) + " bytes");
     }
     if (c.f & F.CONT) {

@@ -48,11 +48,7 @@ export const defaultLimits: Limits = {
 
 /** `base` with the fields of `over` replacing its own. */
 export function limits(over?: Partial<Limits>): Limits {
-  const r = {} as Limits;
-  const k = Object.keys(defaultLimits) as (keyof Limits)[];
-  for (let i = 0; i < k.length; i++) {
-    const v = over ? over[k[i]] : undefined;
-    r[k[i]] = v === undefined ? defaultLimits[k[i]] : v;
-  }
+  const r = {} as any;
+  for (const k in defaultLimits) r[k] = over && (over as any)[k] !== undefined ? (over as any)[k] : (defaultLimits as any)[k];
   return r;
 }
