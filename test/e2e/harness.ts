@@ -44,14 +44,14 @@ export interface Raw {
   until(pred: (s: string) => boolean, ms?: number): Promise<string>;
 }
 
-export function raw(port: number, send?: string | Buffer): Promise<Raw> {
+export function raw(port: number, send?: string): Promise<Raw> {
   return new Promise((resolve, reject) => {
     let buf = "";
     const waiters: (() => void)[] = [];
     let done: (v: { reset: boolean }) => void = () => {};
     const closed = new Promise<{ reset: boolean }>((r) => (done = r));
     const sock = net.connect(port, "127.0.0.1", () => {
-      if (send !== undefined) sock.write(typeof send === "string" ? Buffer.from(send, "latin1") : send);
+      if (send !== undefined) sock.write(send, "latin1");
       resolve({
         sock,
         data: () => buf,
@@ -122,5 +122,5 @@ export async function eventually(f: () => Promise<boolean>, tries = 100, gapMs =
 export async function slotsUsed(port: number): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { connection: "close" } });
   if (r.status !== 200) return -1;
-  return (await r.json()).pool.used;
+  return ((await r.json()) as { pool: { used: number } }).pool.used;
 }
