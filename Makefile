@@ -68,6 +68,11 @@ run: $(NPM_STAMP)
 	node tools/build.mjs --board emulator
 	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --data $(DATA)
 
+## bench: req/s, p50/p99 and server CPU per request of the firmware in the emulator vs Node's http and a raw
+##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).
+bench: $(NPM_STAMP)
+	node tools/bench.mjs
+
 ## emulator: type-check the emulator's plain JavaScript (no build step: `node emulator/cli.js` runs as is).
 emulator: $(NPM_STAMP)
 	npx tsc -p emulator/tsconfig.json
