@@ -565,6 +565,7 @@ async function main() {
   }
   const t0 = performance.now();
   process.stdout.write('bench ' + new Date().toISOString() + '\nmachine: ' + machine() + '\n');
+  if (process.env.BENCH_EMULATOR) process.stdout.write('emulator: ' + process.env.BENCH_EMULATOR + ' (BENCH_EMULATOR)\n');
   if (o.load) {
     await ensureBuilt();
     await loadBench(o);

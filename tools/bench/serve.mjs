@@ -2,16 +2,23 @@
 /**
  * One benchmark server, in its own process so it gets its own core while the
  * load generator (tools/bench.mjs) runs in another. Prints one JSON line
- * `{"port":N}` once it listens on 127.0.0.1, then serves until killed.
+ * `{"port":N}` once it listens on 127.0.0.1, then serves until killed or
+ * until its parent goes; answers the IPC message "cpu" with its
+ * process.cpuUsage().
  *
  *   node tools/bench/serve.mjs emu BUNDLE        the bundle in the emulator (board "emulator")
  *   node tools/bench/serve.mjs http CANNED.json  Node's http module: the captured responses
  *   node tools/bench/serve.mjs net CANNED.json   a bare net server writing the captured bytes (the ceiling)
  *
+ * BENCH_EMULATOR=DIR: use that copy of emulator/ instead of the repository's
+ * (e.g. `git archive <commit> emulator | tar -x -C build/old`, then
+ * BENCH_EMULATOR=build/old/emulator make bench), to measure an emulator change.
+ *
  * CANNED.json: { "<path>": { "raw": base64 of the whole response, "status": n,
  * "headers": [[name, value], ...], "body": base64 } }, captured from the emulator.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
@@ -39,7 +46,8 @@ function canned() {
 }
 
 if (kind === 'emu') {
-  const { startEmulator } = require('../../emulator');
+  // BENCH_EMULATOR=DIR runs another copy of emulator/ (an older commit's, to compare).
+  const { startEmulator } = require(process.env.BENCH_EMULATOR ? resolve(process.env.BENCH_EMULATOR) : '../../emulator');
   const emu = await startEmulator({ bundle: arg, port: 0, board: 'emulator', quiet: true });
   ready(emu.port);
 } else if (kind === 'http') {
