@@ -68,7 +68,7 @@ const KEEP = [
 
 /**
  * A fresh context: V8's language built-ins only (vm contexts carry none of Node's globals). Where Node has
- * `vm.constants.DONT_CONTEXTIFY` (22.8, 20.18) the context's global is an ordinary object: a contextified one
+ * `vm.constants.DONT_CONTEXTIFY` (22.8+, backported to 20.x: 20.20 has it) the context's global is an ordinary object: a contextified one
  * answers every global lookup (`E`, `JSON`, `Math`, `setTimeout`… from the firmware) through C++
  * interceptors, measured at ~75 ns each against ~1 ns, which made them a large share of the emulator's cost.
  */
