@@ -28,9 +28,8 @@ export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
 }
 
 /** The protocol handler: parses on Poll (after reads), enforces deadlines. */
-function httpProto(c: Conn, ev: Ev, _d: unknown): void {
+function httpProto(c: Conn, ev: Ev, now: any): void {
   if (ev === Ev.Poll) {
-    const now = c.mgr.hal.clock.now();
     serve(c, now);
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
@@ -64,7 +63,7 @@ function queue(c: Conn, b: Uint8Array): boolean {
 }
 
 /** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
-function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | null): boolean {
+function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | string | null): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
   const own = hdrs ? connTokens(hdrs) : null; // the handler's own Connection field, if any
   if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
@@ -83,10 +82,12 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   } else if (c.f & F.CLOSE) h += "Connection: close\r\n";
   else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
   h += "\r\n";
-  const hb = c.mgr.hal.codec.bytes(h);
+  const send = body !== null && len > 0 && !(c.f & F.HEAD);
+  // A string body goes out with the head in one conversion: one allocation per response, not two.
+  const hb = c.mgr.hal.codec.bytes(send && typeof body === "string" ? h + body : h);
   c.f |= F.STARTED;
   c.rl = len;
-  if (body && len > 0 && !(c.f & F.HEAD)) {
+  if (send && typeof body !== "string") {
     if (ioFree(c.tx) >= hb.length) {
       queue(c, hb);
       queue(c, body);
@@ -94,11 +95,11 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
       // Rare: the previous response's tail still fills tx. One joined copy keeps a single pending source.
       const all = new Uint8Array(hb.length + body.length);
       all.set(hb, 0);
-      all.set(body, hb.length);
+      all.set(body as Uint8Array, hb.length);
       queue(c, all);
     }
   } else queue(c, hb);
-  if (body || !len) {
+  if (body !== null || !len) {
     c.rl = 0;
     c.f |= F.RLAST;
   }
@@ -113,8 +114,7 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
  * unchanged until sent). False if this connection has no pending response.
  */
 export function httpReply(c: Conn, code: number, hdrs: string, body: string | Uint8Array): boolean {
-  const b = typeof body === "string" ? c.mgr.hal.codec.bytes(body) : body;
-  return start(c, code, hdrs, b.length, b);
+  return start(c, code, hdrs, body.length, body);
 }
 
 /** Start a response whose body follows through httpWrite: `len` >= 0 is its Content-Length, -1 means chunked (close-delimited for HTTP/1.0). */
