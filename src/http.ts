@@ -210,11 +210,13 @@ export function fieldOk(line: string): boolean {
 
 /** The lowercased tokens of the Connection field in a block of header lines ("Name: value\r\n"…), or null if it has none. */
 export function connTokens(hdrs: string): string[] | null {
-  const l = ("\n" + hdrs.toLowerCase()).split("\r").join("");
+  // The trailing ":" is not a sentinel for show: Espruino 2v29's indexOf takes a string tail that begins the
+  // needle for a match (a block ending in "\n" "contains" "\nconnection:"); a ":" tail begins no proper prefix.
+  const l = ("\n" + hdrs.toLowerCase() + ":").split("\r").join("");
   const i = l.indexOf("\nconnection:");
   if (i < 0) return null;
   const e = l.indexOf("\n", i + 1);
-  return list(l.substring(i + 12, e < 0 ? l.length : e));
+  return list(l.substring(i + 12, e < 0 ? l.length - 1 : e));
 }
 
 /** The value of header `name` (any case), or null. */

@@ -77,6 +77,13 @@ describe('the sandbox has what Espruino 2v29 has, and nothing of Node', () => {
     expect(e.eval('process.version')).toBe('2v29');
   });
 
+  test("String indexOf keeps 2v29's quirk: a tail that begins the needle counts as a match", async () => {
+    const e = await start({ code: '' });
+    expect(e.eval('JSON.stringify(["abc".indexOf("cde"), "abcab".indexOf("abx"), "a\\n".indexOf("\\nc"), "\\n".indexOf("\\nc"), "abc".indexOf("b"), "abcabc".indexOf("ca", 3), "abc".indexOf("x")])')).toBe(
+      "[2,3,1,-1,1,5,-1]", // as the Linux build of 2v29 prints for the same line
+    );
+  });
+
   test('require finds built-ins, then Storage modules, else fails like the board', async () => {
     const e = await start({ code: '' });
     expect(e.eval('typeof require("net").createServer')).toBe('function');
