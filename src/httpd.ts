@@ -407,7 +407,6 @@ function deadlines(c: Conn, now: number): void {
   }
   if (c.f & F.DELIV) {
     if (now >= c.rd) {
-      c.mgr.hal.log("http 503 conn " + c.id + ": no response in time");
       runtimeReply(c, 503, "no response in time", false);
       if (c.f & (F.DRAINING | F.CLOSING)) return;
     } else if (!dl || c.rd < dl) dl = c.rd;

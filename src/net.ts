@@ -135,8 +135,7 @@ export class Mgr {
   wa = 0;
   /** Runs one poll pass (installed by mgrInit). */
   pf: () => void = noop;
-  /** Connections refused because every slot was busy, and idle ones evicted for a newcomer (counters). */
-  n503 = 0;
+  /** Idle connections evicted for a newcomer (a counter). */
   nevict = 0;
   constructor(public hal: Hal, public lim: Limits) {}
 }
@@ -171,13 +170,7 @@ export function emit(c: Conn, ev: Ev, data: any): void {
     c.mgr.hal.log(why);
     if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
     // The protocol may still answer for the handler (HTTP: 500), then the connection ends.
-    if (c.pfn) {
-      try {
-        (c.pfn as any)(c, Ev.Error, why);
-      } catch (e2) {
-        /* nothing more to try */
-      }
-    }
+    if (c.pfn) (c.pfn as any)(c, Ev.Error, why);
     if (!(c.f & F.DRAINING)) c.f |= F.CLOSING;
   }
 }
@@ -258,7 +251,6 @@ export function connFree(c: Conn, err: number): void {
 
 /** A connection that found every slot busy: it gets `busy` (the protocol's canned refusal, if any), then the close. */
 function refuse(m: Mgr, s: Sock, busy: Uint8Array | null): SockHandler {
-  m.n503++;
   let off = 0;
   const push = function () {
     if (off < 0) return;

@@ -174,7 +174,7 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
  * shortened; a name that leaves the bundle must never be added.
  */
 export const PRIVATE_PROPS = [
-  'conns', 'timers', 'nid', 'seq', 'lst', 'sp', 'wh', 'wa', 'pf', 'n503', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
+  'conns', 'timers', 'nid', 'seq', 'lst', 'sp', 'wh', 'wa', 'pf', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
   'wq', 'src', 'so', 'wt', 'hm', 't0', 'hl', 'bl', 'bn', 'hs', 'cs', 'rq', 'rl', 'rd', 'dd', 'dl', 'qmax',
   'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'slot',
 ];
