@@ -73,6 +73,35 @@ const { performance } = require('perf_hooks');
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
+/**
+ * Up to `n` chars off the front of one of a socket's string queues (`k` is 'tx' or 'rx'; the queue's head
+ * starts at its `Off` field, its `Len` field counts what is queued).
+ * @param {Sock} s @param {'tx' | 'rx'} k @param {number} n
+ */
+function takeChars(s, k, n) {
+  const o = /** @type {any} */ (s);
+  const q = /** @type {string[]} */ (o[k]);
+  let off = /** @type {number} */ (o[k + 'Off']);
+  let piece = '';
+  while (n > 0 && q.length) {
+    const head = q[0];
+    const avail = head.length - off;
+    if (avail <= n) {
+      piece += off ? head.slice(off) : head;
+      n -= avail;
+      q.shift();
+      off = 0;
+    } else {
+      piece += head.slice(off, off + n);
+      off += n;
+      n = 0;
+    }
+  }
+  o[k + 'Off'] = off;
+  o[k + 'Len'] -= piece.length;
+  return piece;
+}
+
 class Net {
   /**
    * @param {object} o
@@ -365,43 +394,12 @@ class Net {
 
   /** @param {Sock} s @param {number} n */
   takeTx(s, n) {
-    let piece = '';
-    while (n > 0 && s.tx.length) {
-      const head = s.tx[0];
-      const avail = head.length - s.txOff;
-      if (avail <= n) {
-        piece += s.txOff ? head.slice(s.txOff) : head;
-        n -= avail;
-        s.tx.shift();
-        s.txOff = 0;
-      } else {
-        piece += head.slice(s.txOff, s.txOff + n);
-        s.txOff += n;
-        n = 0;
-      }
-    }
-    s.txLen -= piece.length;
-    return piece;
+    return takeChars(s, 'tx', n);
   }
 
   /** @param {Sock} s @param {number} n */
   takeRx(s, n) {
-    let piece = '';
-    while (n > 0 && s.rx.length) {
-      const head = s.rx[0];
-      const avail = head.length - s.rxOff;
-      if (avail <= n) {
-        piece += s.rxOff ? head.slice(s.rxOff) : head;
-        n -= avail;
-        s.rx.shift();
-        s.rxOff = 0;
-      } else {
-        piece += head.slice(s.rxOff, s.rxOff + n);
-        s.rxOff += n;
-        n = 0;
-      }
-    }
-    s.rxLen -= piece.length;
+    const piece = takeChars(s, 'rx', n);
     if (s.paused && s.rxLen < this.board.rcvWnd) {
       s.paused = false;
       s.hs.resume();
