@@ -61,12 +61,14 @@ flash-port: $(NPM_STAMP)
 flash-dry: bundle
 	@node tools/flash.mjs --board $(BOARD) --dry
 
-## run: build the firmware for the emulator board and serve it on http://127.0.0.1:$(PORT) (DATA= is its flash folder).
+## run: build the firmware for the emulator board and serve it on http://127.0.0.1:$(PORT) (DATA= is its flash folder,
+##   WIFI= the networks its radio sees).
 PORT ?= 8080
 DATA ?= .data/emulator
+WIFI ?= emulator/demo-wifi.json
 run: $(NPM_STAMP)
 	node tools/build.mjs --board emulator
-	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --data $(DATA)
+	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --data $(DATA) --wifi $(WIFI)
 
 ## bench: req/s, p50/p99 and server CPU per request of the firmware in the emulator vs Node's http and a raw
 ##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).

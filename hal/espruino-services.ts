@@ -97,7 +97,7 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
           let list: WifiNet[] | null = null;
           if (raw) {
             list = [];
-            for (let i = 0; i < raw.length; i++) list.push({ ssid: raw[i].ssid, rssi: raw[i].rssi, channel: raw[i].channel, auth: raw[i].authMode });
+            for (let i = 0; i < raw.length; i++) list.push({ ssid: raw[i].ssid, rssi: raw[i].rssi, channel: +raw[i].channel, auth: raw[i].authMode });
           }
           done(err, list);
         },

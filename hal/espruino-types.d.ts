@@ -48,7 +48,8 @@ export interface EspStorage {
 export interface EspAp {
   ssid: string;
   rssi: number;
-  channel: number;
+  /** A string on 2v29 (its ESP32 scan code formats it). */
+  channel: number | string;
   authMode: string;
 }
 
