@@ -11,10 +11,12 @@ export interface EspSocket {
   write(data: string): boolean;
   /** Flush what was written, then close. There is no `destroy()`. */
   end(data?: string): void;
+  /** Listeners (and the connect callback) run from the event loop with `this` = the socket; `end` passes no argument. */
   on(ev: 'data', fn: (d: string) => void): void;
   on(ev: 'drain' | 'end', fn: () => void): void;
   on(ev: 'close', fn: (hadError: boolean) => void): void;
   on(ev: 'error', fn: (e: { code: number; message: string }) => void): void;
+  /** Not set by the 2v29 interpreter (its network code has neither); hosts may set them. */
   remoteAddress?: string;
   remotePort?: number;
 }

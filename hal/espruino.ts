@@ -179,7 +179,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
         // "This socket is closed.": the interpreter dropped it. Its close event may never come (a peer that
         // closed before the connection callback ran gets neither `end` nor `close`, measured on 2v29), so the
         // socket is reported gone now — from a timer, never from inside the core's call.
-        e.setTimeout(() => die(w, SockErr.Reset), 0);
+        soon(() => die(w, SockErr.Reset));
         return 0;
       }
       return k;
@@ -256,14 +256,12 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
   const onClose = function (this: Raw, bad: boolean): void {
     die(this.w, bad ? SockErr.Other : SockErr.None);
   };
+  /** Every interpreter socket's listeners, by event. */
+  const on: { [ev: string]: (this: Raw, a: never) => void } = { data: onRx, end: onRx, drain: onDrain, error: onErr, close: onClose };
   /** Route the interpreter socket's events to `w`. */
   const wire = (s: EspSocket, w: S): void => {
     (s as Raw).w = w;
-    s.on('data', onRx);
-    s.on('end', onRx);
-    s.on('drain', onDrain);
-    s.on('error', onErr);
-    s.on('close', onClose);
+    for (const ev in on) (s.on as (ev: string, fn: (a: never) => void) => void)(ev, on[ev]);
   };
 
   let last = e.getTime() * 1000;
@@ -273,6 +271,14 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
       listen(port, accept, err) {
         try {
           const srv = net.createServer((s) => {
+            // A peer that closed before this callback ran is already gone, and its `close` went to no
+            // listener (2v29 queues events to the listeners present when they fire): an empty write throws
+            // "This socket is closed." for it, and costs nothing otherwise. It takes no slot.
+            try {
+              s.write('');
+            } catch (x) {
+              return;
+            }
             // Espruino has no remoteAddress on its sockets: the peer is then "?:0".
             const w = sock(s, F.Conn, (s.remoteAddress || '?') + ':' + (s.remotePort || 0));
             if (!(w.h = accept(w) as SockHandler)) return s.end();

@@ -22,12 +22,15 @@ class FakeSocket {
   handlers: Record<string, Fn[]> = {};
   remoteAddress = '10.0.0.2';
   remotePort = 50123;
+  /** The interpreter already dropped it (its write throws). */
+  closed = false;
   on(ev: string, fn: Fn) {
     (this.handlers[ev] = this.handlers[ev] || []).push(fn);
   }
   write(d: unknown) {
     if (typeof d !== 'string') throw new Error('socket.write given ' + Object.prototype.toString.call(d) + ': would send "65,66,67"');
-    this.written.push(d);
+    if (this.closed) throw new Error('This socket is closed.');
+    if (d) this.written.push(d);
     return false;
   }
   end() {
@@ -126,9 +129,10 @@ function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]
       t = s;
     },
     /** A client connects to the server on `port`: the interpreter socket behind it. */
-    accept(port: number) {
+    accept(port: number, closed = false) {
       const srv = servers.filter((s) => s.port === port && !s.closed)[0];
       const sock = new FakeSocket();
+      sock.closed = closed;
       srv.onConnect(sock);
       return sock;
     },
@@ -234,6 +238,21 @@ describe('espruino HAL: writing', () => {
     raw.emit('end');
     raw.emit('close', false);
     expect(r.ev).toEqual(['readable', 'closed ' + SockErr.None]);
+  });
+
+  it('ignores a connection whose peer closed before the connection callback ran (its close reaches no listener): no slot, no events', () => {
+    const f = fakeEnv();
+    const hal = espruinoHal(esp32, f.env);
+    let accepts = 0;
+    hal.net.listen(80, () => {
+      accepts++;
+      return recorder().h;
+    }, () => {});
+    const gone = f.accept(80, true);
+    expect(accepts).toBe(0);
+    expect(gone.handlers).toEqual({});
+    f.accept(80);
+    expect(accepts).toBe(1);
   });
 
   it('takes nothing when the interpreter has no memory for the string, and offers writable() again later', () => {
