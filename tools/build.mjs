@@ -198,6 +198,10 @@ export async function minify(code, map, { module = false, pretty = false, fileNa
       unsafe_methods: true,
       hoist_funs: true,
       hoist_vars: true,
+      // No single-use function folded into its caller as `((a) => {…})(x)`: the interpreter parses a
+      // function expression's whole body to create it, on every call of the caller (measured on 2v29:
+      // 27 such sites in the request path cost 30% of /api/status throughput).
+      reduce_funcs: false,
       passes: 3,
       global_defs: { ['@' + REQ]: 'require' },
     },
