@@ -87,7 +87,7 @@ export interface EspEnv {
   getTime(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
-  /** `process.memory()`: runs a garbage collection first. */
+  /** `process.memory(false)`: the interpreter's counts without a garbage collection pass first (`process.memory()` runs one). */
   memory(): { usage: number; total: number };
   log(line: string): void;
 }
