@@ -4,7 +4,8 @@
  * `E`, `process.memory()`.
  *
  * The interpreter's sockets speak strings and have no backpressure, so:
- * - strings become bytes only here: received data with `E.toUint8Array`,
+ * - strings become bytes only here: received data through a view of the
+ *   string's own storage (`E.toArrayBuffer`, no copy) copied into the core's buffer,
  *   sent data with `E.toString` (a Uint8Array given to `socket.write` would be
  *   sent as the text "65,66,67");
  * - a socket holds at most one piece of at most 536 bytes (one TCP segment,
@@ -156,7 +157,8 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
           q[0] = d.substr(k);
           d = d.substr(0, k);
         } else q.shift();
-        dst.set(E.toUint8Array(d), off + got);
+        // A view of the string's storage, copied once into dst (E.toUint8Array would copy twice: 4x slower).
+        dst.set(new Uint8Array(E.toArrayBuffer(d)), off + got);
         got += d.length;
       }
       w.n -= got;

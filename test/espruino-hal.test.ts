@@ -90,6 +90,7 @@ function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]
         return e.oom ? undefined : latin1(u8) + parts.slice(1).join('');
       },
       toUint8Array: bytesOf,
+      toArrayBuffer: (s: string) => bytesOf(s).buffer,
     },
     getTime: () => t,
     setTimeout(fn: () => void, ms: number) {
