@@ -38,18 +38,21 @@ export class HttpMsg {
 
 // RFC 9110 §5.6.2 token.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// RFC 9112 §3.2: request-target has no whitespace or controls; we also refuse bytes >= 0x80 (not in RFC 3986).
-const TARGET = /^[\x21-\x7e]+$/;
-const VERSION = /^HTTP\/(\d)\.(\d)$/;
+// RFC 9112 §3: method (a token) SP request-target SP HTTP-version. The target has no whitespace or controls
+// (RFC 9112 §3.2); we also refuse bytes >= 0x80 (not in RFC 3986).
+const REQLINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+// RFC 9112 §5: field-name ":" OWS field-value OWS; RFC 9110 §5.5: values are VCHAR, obs-text, SP, HTAB (no NUL,
+// CR, LF, other CTL, DEL). Trailing OWS stays in the value group: the regex engine has no lazy quantifier.
+const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\//;
 const AUTHORITY = /^[^\/?#@]+:\d+$/;
-// RFC 9110 §5.5: field values are VCHAR, obs-text, SP, HTAB; anything else (NUL, CR, LF, CTL, DEL) is invalid.
-const BADVAL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d+$/;
-// Espruino 2v29's RegExp has no alternation under anchors, no \b, no {n}, no lazy or quantified groups
-// (measured): every pattern here is a single class run, and the rest is done by hand.
+// Espruino 2v29's RegExp has no alternation under anchors, no \b, no {n}, no `?`, no lazy or quantified groups
+// (measured): every pattern here is groups of class runs, and the rest is done by hand.
 const LEAD_OWS = /^[ \t]+/;
 const TRAIL_OWS = /[ \t]+$/;
+/** The fields the parser acts on (1 Host, 2 Content-Length, 3 Transfer-Encoding, 4 Connection, 5 Expect): one lookup per line, not five comparisons. */
+const SPECIAL: { [name: string]: number } = { host: 1, "content-length": 2, "transfer-encoding": 3, connection: 4, expect: 5 };
 
 /** `s` without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS; not String.trim, which also eats obs-text 0xA0). */
 export function ows(s: string): string {
@@ -60,6 +63,19 @@ export function ows(s: string): string {
 function fail(hm: HttpMsg, why: string, code?: number): number {
   hm.err = why;
   return code || 400;
+}
+
+/** Why field line `l` is invalid (it did not match FIELD). */
+function fieldErr(l: string): string {
+  const f = l.charCodeAt(0);
+  // RFC 9112 §5.2: obs-fold is rejected in requests.
+  if (f === 32 || f === 9) return "obs-fold";
+  const colon = l.indexOf(":");
+  if (colon < 0) return "field without colon";
+  // RFC 9112 §5.1: no whitespace between the field name and the colon.
+  const w = l.charCodeAt(colon - 1);
+  if (!TOKEN.test(l.substr(0, colon))) return w === 32 || w === 9 ? "space before colon" : "bad field name";
+  return "control char in field";
 }
 
 /** Split a comma-separated list, trim and lowercase each non-empty member (RFC 9110 §5.6.1). */
@@ -77,6 +93,10 @@ function list(s: string): string[] {
  * Parse a complete request head (request line, fields, final empty line; LF or
  * CRLF line ends) into `hm`. Returns 0 if it is a valid request, else the
  * status to answer with (hm.err says why).
+ *
+ * Written for the interpreter, where every native call costs microseconds:
+ * the whole head is split in one pass, and each line is checked and cut by
+ * one RegExp match; the precise reason is worked out only for a bad line.
  */
 export function parseHead(hm: HttpMsg, head: string): number {
   const h = head.split("\r\n").join("\n");
@@ -84,20 +104,13 @@ export function parseHead(hm: HttpMsg, head: string): number {
   if (h.indexOf("\r") >= 0) return fail(hm, "bare CR");
   const lines = h.split("\n");
   const n = lines.length - 2; // the last two are the empty line and what follows its LF
-  const rl = lines[0];
-  const sp1 = rl.indexOf(" ");
-  const sp2 = rl.indexOf(" ", sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0) return fail(hm, "malformed request line");
-  const method = rl.substr(0, sp1);
-  const target = rl.substring(sp1 + 1, sp2);
-  const vm = VERSION.exec(rl.substr(sp2 + 1));
-  if (!TOKEN.test(method)) return fail(hm, "bad method");
-  if (!TARGET.test(target)) return fail(hm, "bad target");
-  if (!vm) return fail(hm, "bad version");
-  if (vm[1] !== "1") return fail(hm, "HTTP/1.x only", 505);
+  const rl = REQLINE.exec(lines[0]);
+  if (!rl) return fail(hm, "malformed request line");
+  if (rl[3] !== "1") return fail(hm, "HTTP/1.x only", 505);
+  const method = rl[1];
+  const target = rl[2];
   // RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only), asterisk-form (OPTIONS only).
-  const c0 = target.charAt(0);
-  if (c0 !== "/" && !ABSOLUTE.test(target)) {
+  if (target.charAt(0) !== "/" && !ABSOLUTE.test(target)) {
     if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target))
       return fail(hm, "bad target form");
   }
@@ -106,9 +119,9 @@ export function parseHead(hm: HttpMsg, head: string): number {
   const q = target.indexOf("?");
   hm.uri = q < 0 ? target : target.substr(0, q);
   hm.query = q < 0 ? "" : target.substr(q + 1);
-  hm.v = vm[2] === "0" ? 10 : 11;
-  hm.hn.splice(0, hm.hn.length); // Espruino 2v29 throws on `a.length = 0`
-  hm.hv.splice(0, hm.hv.length);
+  hm.v = rl[4] === "0" ? 10 : 11;
+  const hn: string[] = (hm.hn = []);
+  const hv: string[] = (hm.hv = []);
   hm.body = EMPTY;
   hm.len = 0;
   hm.cl = -1;
@@ -120,33 +133,27 @@ export function parseHead(hm: HttpMsg, head: string): number {
   let conn = "";
   let expect: string | null = null;
   for (let i = 1; i < n; i++) {
-    const l = lines[i];
-    const f = l.charCodeAt(0);
-    // RFC 9112 §5.2: obs-fold is rejected in requests.
-    if (f === 32 || f === 9) return fail(hm, "obs-fold");
-    const colon = l.indexOf(":");
-    if (colon < 0) return fail(hm, "field without colon");
-    const name = l.substr(0, colon);
-    if (!TOKEN.test(name)) {
-      // RFC 9112 §5.1: no whitespace between the field name and the colon.
-      const w = name.charCodeAt(name.length - 1);
-      return fail(hm, w === 32 || w === 9 ? "space before colon" : "bad field name");
-    }
-    const value = ows(l.substr(colon + 1));
-    if (BADVAL.test(value)) return fail(hm, "control char in field");
-    const lname = name.toLowerCase();
-    hm.hn.push(lname);
-    hm.hv.push(value);
-    if (lname === "host") hosts++;
-    else if (lname === "content-length") {
+    const m = FIELD.exec(lines[i]);
+    if (!m) return fail(hm, fieldErr(lines[i]));
+    let value = m[2];
+    const z = value.charCodeAt(value.length - 1);
+    if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
+    const lname = m[1].toLowerCase();
+    hn.push(lname);
+    hv.push(value);
+    // (A name like "constructor" finds an inherited member: no case below matches it.)
+    const k = SPECIAL[lname];
+    if (!k) continue;
+    if (k === 1) hosts++;
+    else if (k === 2) {
       // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
       if (++cls > 1) return fail(hm, "duplicate Content-Length");
       if (!DIGITS.test(value)) return fail(hm, "bad Content-Length");
       if (value.length > 9) return fail(hm, "Content-Length too large", 413);
       hm.cl = parseInt(value, 10);
-    } else if (lname === "transfer-encoding") te = te === null ? value : te + "," + value;
-    else if (lname === "connection") conn += "," + value;
-    else if (lname === "expect") expect = value;
+    } else if (k === 3) te = te === null ? value : te + "," + value;
+    else if (k === 4) conn += "," + value;
+    else if (k === 5) expect = value;
   }
   // RFC 9112 §3.2: more than one Host in any request, or none in HTTP/1.1, is a 400.
   if (hosts > 1) return fail(hm, "duplicate Host");
@@ -164,9 +171,11 @@ export function parseHead(hm: HttpMsg, head: string): number {
     if (last > 0) return fail(hm, "unknown coding " + cs[0], 501);
     fl |= F.CHUNKED;
   }
-  const tokens = list(conn);
-  // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
-  if (tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0)) fl |= F.CLOSE;
+  if (conn || hm.v === 10) {
+    const tokens = list(conn);
+    // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
+    if (tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0)) fl |= F.CLOSE;
+  }
   if (expect !== null && hm.v === 11) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others get 417.
     if (expect.toLowerCase() !== "100-continue") return fail(hm, "unknown expectation", 417);
@@ -204,8 +213,7 @@ export function chunkSize(line: string): number {
 
 /** Is `line` a valid field line (for trailers: RFC 9112 §7.1.2, validated then dropped)? */
 export function fieldOk(line: string): boolean {
-  const colon = line.indexOf(":");
-  return colon > 0 && TOKEN.test(line.substr(0, colon)) && !BADVAL.test(ows(line.substr(colon + 1)));
+  return FIELD.test(line);
 }
 
 /** The lowercased tokens of the Connection field in a block of header lines ("Name: value\r\n"…), or null if it has none. */
