@@ -20,19 +20,19 @@ export interface App {
   t0: number;
   /** Responses waiting for the scan under way (one radio scan serves them all). */
   scans: Resp[];
+  /** The start of every /api/status body, up to the uptime. */
+  head: string;
 }
 
 /** GET /api/status: board, firmware version, uptime, memory as the interpreter counts it, pool slots. */
 function status(app: App): string {
   const m = app.hal.mem.usage();
-  return JSON.stringify({
-    board: app.board.name,
-    title: app.board.title,
-    version: VERSION,
-    uptime: Math.floor((app.hal.clock.now() - app.t0) / 1000),
-    mem: { used: m.used, free: m.total - m.used, total: m.total, unit: m.unit },
-    pool: { used: poolUsed(app.mgr), total: app.mgr.conns.length },
-  });
+  // The constant start is JSON-encoded once (app.head); the figures are appended as they are (integers).
+  return (
+    app.head + Math.floor((app.hal.clock.now() - app.t0) / 1000) +
+    ',"mem":{"used":' + m.used + ',"free":' + (m.total - m.used) + ',"total":' + m.total + ',"unit":"' + m.unit +
+    '"},"pool":{"used":' + poolUsed(app.mgr) + ',"total":' + app.mgr.conns.length + "}}"
+  );
 }
 
 /** GET /api/wifi/scan: deferred until the radio's scan completes; concurrent requests share one scan. */
@@ -68,7 +68,8 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
 /** Start the application on `hal` with the board's limits, listening on `port` (default: the board's). Null if the port cannot be bound. */
 export function startApp(hal: Hal, board: Board, port?: number): App | null {
   const mgr = mgrInit(hal, board.limits);
-  const app: App = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [] };
+  const head = '{"board":' + JSON.stringify(board.name) + ',"title":' + JSON.stringify(board.title) + ',"version":' + JSON.stringify(VERSION) + ',"uptime":';
+  const app: App = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head };
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     if (ev === Ev.HttpMsg) route(app, c, data);
   });

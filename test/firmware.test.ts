@@ -29,7 +29,10 @@ test("GET /api/status reports board, version, uptime, memory and pool slots", ()
   expect(r.status).toBe(200);
   expect(r.headers["content-type"]).toBe("application/json");
   const s = JSON.parse(r.body);
-  expect(s).toMatchObject({ board: "emulator", version: VERSION, uptime: 5, pool: { used: 1, total: board.limits.slots } });
+  expect(s).toMatchObject({ board: "emulator", title: board.title, version: VERSION, uptime: 5, pool: { used: 1, total: board.limits.slots } });
+  expect(Object.keys(s)).toEqual(["board", "title", "version", "uptime", "mem", "pool"]);
+  expect(Object.keys(s.mem)).toEqual(["used", "free", "total", "unit"]);
+  expect(s.mem.unit).toBe("bytes");
   expect(s.mem.total).toBeGreaterThan(s.mem.used);
   expect(s.mem.free).toBe(s.mem.total - s.mem.used);
 });
