@@ -135,6 +135,15 @@ function fillLatin1(dst, s) {
   else latin1Write.call(dst, s, 0, n);
 }
 
+/**
+ * Write the low bytes of the char codes of `s[0..n)` into `dst` at `off` (they fit).
+ * @param {Uint8Array} dst @param {string} s @param {number} off @param {number} n
+ */
+function latin1Into(dst, s, off, n) {
+  if (n <= 64 || WIDE.test(s)) for (let i = 0; i < n; i++) dst[off + i] = s.charCodeAt(i);
+  else latin1Write.call(dst, s, off, n);
+}
+
 let crcTable = /** @type {Int32Array | null} */ (null);
 /** @param {Buffer} b */
 function crc32(b) {
@@ -291,4 +300,4 @@ function liberalParse(text) {
   return v;
 }
 
-module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag, isByteView, fillLatin1, WIDE };
+module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag, isByteView, fillLatin1, latin1Into, WIDE };

@@ -214,6 +214,19 @@
     return D.iso.call(local(this)).slice(0, -1) + zone();
   });
 
+  // ---------------------------------------------------------------- typed arrays
+  // 2v29's set() takes a string too (measured): each char's code, as a signed char (a Uint8Array gets the
+  // bytes themselves), as many as fit from the offset on, the rest dropped without an error.
+  var TAP = Object.getPrototypeOf(Uint8Array.prototype), taSet = TAP.set;
+  hide(TAP, 'set', function set(a, off) {
+    if (typeof a !== 'string') return taSet.call(this, a, off);
+    off = off | 0;
+    var n = Math.min(a.length, this.length - off);
+    if (n <= 0) return;
+    if (this.BYTES_PER_ELEMENT === 1) return N.setStr(this, a, off, n);
+    for (var i = 0; i < n; i++) { var ch = a.charCodeAt(i) & 255; this[off + i] = ch > 127 ? ch - 256 : ch; }
+  });
+
   // ---------------------------------------------------------------- E
   var E = {};
   function argList(a) { var r = []; for (var i = 0; i < a.length; i++) r.push(a[i]); return r; }

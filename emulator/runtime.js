@@ -13,7 +13,7 @@ const { performance } = require('perf_hooks');
 const { Loop } = require('./loop');
 const { createContext, prune } = require('./sandbox');
 const { storageNatives } = require('./storage');
-const { argBytes, toStr, crc32, espJSON, fillLatin1, WIDE } = require('./convert');
+const { argBytes, toStr, crc32, espJSON, fillLatin1, latin1Into, WIDE } = require('./convert');
 const { Memory, strVars } = require('./memory');
 const { WifiError } = require('./wifi');
 
@@ -243,6 +243,8 @@ class Runtime {
       queue: (o, fns, args) => loop.queue(o, fns, args),
       /** @param {unknown[]} args */
       toStr: (args) => toStr(args),
+      /** `view.set(str, off)` of the first `n` chars (they fit): their low bytes. @param {Uint8Array} v @param {string} s @param {number} off @param {number} n */
+      setStr: (v, s, off, n) => { latin1Into(v, s, off, n); },
       /** @param {unknown[]} args */
       toU8: (args) => {
         const a = args[0];

@@ -92,4 +92,7 @@ export interface EspEnv {
   /** `process.memory(false)`: the interpreter's counts without a garbage collection pass first (`process.memory()` runs one). */
   memory(): { usage: number; total: number };
   log(line: string): void;
+  /** `dst.set(s, off)`: 2v29's typed-array set() takes a string and copies its char codes (measured; a
+   *  standard engine would write zeros), as many as fit. */
+  put(dst: Uint8Array, s: string, off: number): void;
 }

@@ -84,6 +84,8 @@ export interface Codec {
   str(u8: Uint8Array, from: number, to: number): string;
   /** A string of char codes 0-255 as bytes (codes above 255 are truncated to their low byte). Read them, never write into them: they may be a view of the string's own storage. */
   bytes(s: string): Uint8Array;
+  /** Write the char codes of `s` (0-255) into `dst` from `off`; `s` must fit. No allocation where the platform can avoid one. */
+  put(dst: Uint8Array, off: number, s: string): void;
 }
 
 /** Flash storage of named files (Espruino's `Storage`). Names are at most 28 characters. */

@@ -84,6 +84,9 @@ export const latin1: Codec = {
     u.set(b);
     return u;
   },
+  put(dst: Uint8Array, off: number, s: string): void {
+    Buffer.from(dst.buffer, dst.byteOffset, dst.length).write(s, off, s.length, 'latin1');
+  },
 };
 
 /** One scheduled event. */

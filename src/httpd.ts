@@ -48,11 +48,20 @@ function checkDone(c: Conn): void {
   if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
 }
 
-/** Put bytes on the send side: what fits into tx, the rest referenced as the pending source (never copied whole). */
-function queue(c: Conn, b: Uint8Array): boolean {
+/** Put bytes (or a string of char codes 0-255) on the send side: what fits into tx, the rest referenced as the pending source (never copied whole). */
+function queue(c: Conn, d: Uint8Array | string): boolean {
   if (c.src) return false;
   const tx = c.tx;
   if (!tx.n) c.wt = c.mgr.hal.clock.now();
+  const codec = c.mgr.hal.codec;
+  if (typeof d === "string" && d.length <= ioFree(tx)) {
+    // The usual response: written into tx as it is, no bytes made for it.
+    codec.put(tx.b, tx.n, d);
+    tx.n += d.length;
+    sched(c.mgr);
+    return true;
+  }
+  const b = typeof d === "string" ? codec.bytes(d) : d;
   const k = ioAdd(tx, b, 0, b.length);
   if (k < b.length) {
     c.src = b;
@@ -83,22 +92,20 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
   h += "\r\n";
   const send = body !== null && len > 0 && !(c.f & F.HEAD);
-  // A string body goes out with the head in one conversion: one allocation per response, not two.
-  const hb = c.mgr.hal.codec.bytes(send && typeof body === "string" ? h + body : h);
   c.f |= F.STARTED;
   c.rl = len;
   if (send && typeof body !== "string") {
-    if (ioFree(c.tx) >= hb.length) {
-      queue(c, hb);
-      queue(c, body);
+    if (ioFree(c.tx) >= h.length) {
+      queue(c, h);
+      queue(c, body as Uint8Array);
     } else {
       // Rare: the previous response's tail still fills tx. One joined copy keeps a single pending source.
-      const all = new Uint8Array(hb.length + body.length);
-      all.set(hb, 0);
-      all.set(body as Uint8Array, hb.length);
+      const all = new Uint8Array(h.length + body.length);
+      c.mgr.hal.codec.put(all, 0, h);
+      all.set(body as Uint8Array, h.length);
       queue(c, all);
     }
-  } else queue(c, hb);
+  } else queue(c, send ? h + body : h); // a string body goes with the head: one piece
   if (body !== null || !len) {
     c.rl = 0;
     c.f |= F.RLAST;
@@ -136,7 +143,7 @@ export function httpWrite(c: Conn, data: string | Uint8Array): boolean {
   if (!b.length) return true;
   if (c.f & F.RCHUNK) {
     if (c.f & F.HEAD) return true;
-    queue(c, c.mgr.hal.codec.bytes(b.length.toString(16) + "\r\n"));
+    queue(c, b.length.toString(16) + "\r\n");
     const tx = c.tx;
     if (ioFree(tx) >= b.length + 2) {
       ioAdd(tx, b, 0, b.length);
@@ -162,7 +169,7 @@ export function httpWrite(c: Conn, data: string | Uint8Array): boolean {
 export function httpEnd(c: Conn): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.RLAST)) !== (F.RESP | F.STARTED) || c.src) return false;
   if (c.f & F.RCHUNK) {
-    if (!(c.f & F.HEAD)) queue(c, c.mgr.hal.codec.bytes("0\r\n\r\n"));
+    if (!(c.f & F.HEAD)) queue(c, "0\r\n\r\n");
   } else if (!(c.f & F.RNOLEN)) return false;
   c.f |= F.RLAST;
   checkDone(c);
@@ -281,7 +288,7 @@ function serve(c: Conn, now: number): void {
     if (c.f & F.CONT) {
       // RFC 9110 §10.1.1: the client may wait for this before sending the body.
       if (c.src || ioFree(c.tx) < CONTINUE.length) break;
-      queue(c, c.mgr.hal.codec.bytes(CONTINUE));
+      queue(c, CONTINUE);
       c.f &= ~F.CONT;
     }
     const r = c.f & F.CHUNKED ? chunked(c) : plain(c);

@@ -35,12 +35,23 @@ export function codecContract(name: string, makeEnv: () => Promise<ContractEnv>)
       expect(codec.str(buf, 2, 2)).toBe('');
     });
 
-    test('bytes() returns a new array each time', () => {
+    test('bytes() of equal strings are equal bytes (read-only: they may be views of the strings)', () => {
       const { codec } = env.hal;
-      const a = codec.bytes('abc');
-      const b = codec.bytes('abc');
-      a[0] = 0;
-      expect(b[0]).toBe(97);
+      expect(Array.from(codec.bytes('abc'))).toEqual(Array.from(codec.bytes('abc')));
+      expect(codec.bytes('').length).toBe(0);
+    });
+
+    test('put() writes the char codes of a string at an offset and nothing around them', () => {
+      const { codec } = env.hal;
+      const dst = new Uint8Array(8).fill(7);
+      codec.put(dst, 2, 'A\xff\x00');
+      expect(Array.from(dst)).toEqual([7, 7, 65, 255, 0, 7, 7, 7]);
+      codec.put(dst, 8, '');
+      const all = new Uint8Array(300);
+      let s = '';
+      for (let i = 0; i < 256; i++) s += String.fromCharCode(i);
+      codec.put(all, 44, s);
+      for (let i = 0; i < 256; i++) expect(all[44 + i]).toBe(i);
     });
 
     test('mem.usage() reports used and total in a named unit', () => {
