@@ -84,6 +84,14 @@ describe('the sandbox has what Espruino 2v29 has, and nothing of Node', () => {
     );
   });
 
+  test("typed-array set() takes a string as 2v29 does: char codes, what fits, signed chars for wider arrays", async () => {
+    const e = await start({ code: '' });
+    expect(e.eval('var u = new Uint8Array(4); u.set("AB", 1); var v = new Uint8Array(4); v.set("ABCDE"); var w = new Uint8Array(4); w.set("AB", 3);' +
+      'var x = new Uint16Array(3); x.set("A\\xff"); var y = new Uint8Array(70); y.set("\\xff".repeat(70)); [u.join(), v.join(), w.join(), x.join(), y[0], y[69]].join(" ")')).toBe(
+      "0,65,66,0 65,66,67,68 0,0,0,65 65,65535,0 255 255", // as the Linux build of 2v29 prints for the same line
+    );
+  });
+
   test('require finds built-ins, then Storage modules, else fails like the board', async () => {
     const e = await start({ code: '' });
     expect(e.eval('typeof require("net").createServer')).toBe('function');
