@@ -43,7 +43,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQLINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
 // RFC 9112 §5: field-name ":" OWS field-value OWS; RFC 9110 §5.5: values are VCHAR, obs-text, SP, HTAB (no NUL,
 // CR, LF, other CTL, DEL). Trailing OWS stays in the value group: the regex engine has no lazy quantifier.
-const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)$/;
+// Trailer fields are checked with it too (RFC 9112 §7.1.2: validated, then dropped).
+export const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)$/;
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\//;
 const AUTHORITY = /^[^\/?#@]+:\d+$/;
 const DIGITS = /^\d+$/;
@@ -99,12 +100,19 @@ function list(s: string): string[] {
  * one RegExp match; the precise reason is worked out only for a bad line.
  */
 export function parseHead(hm: HttpMsg, head: string): number {
+  // Lines end in CRLF, as a rule: split on that alone. If a line then fails (its regex refuses CR and LF),
+  // the head may have bare LF line ends, which RFC 9112 §2.2 lets a server take: again, every line end as LF.
+  if (!lines(hm, head.split("\r\n"))) return 0;
   const h = head.split("\r\n").join("\n");
-  // RFC 9112 §2.2: a bare CR is invalid (CRLF and a lone LF both end a line).
-  if (h.indexOf("\r") >= 0) return fail(hm, "bare CR");
-  const lines = h.split("\n");
-  const n = lines.length - 2; // the last two are the empty line and what follows its LF
-  const rl = REQLINE.exec(lines[0]);
+  // RFC 9112 §2.2: a bare CR is invalid.
+  return h.indexOf("\r") < 0 ? lines(hm, h.split("\n")) : fail(hm, "bare CR");
+}
+
+/** parseHead of a head cut into lines (the last two: the empty line and what follows its line end, both ""). */
+function lines(hm: HttpMsg, ls: string[]): number {
+  const n = ls.length - 2;
+  if (ls[n] || ls[n + 1]) return 400;
+  const rl = REQLINE.exec(ls[0]);
   if (!rl) return fail(hm, "malformed request line");
   if (rl[3] !== "1") return fail(hm, "HTTP/1.x only", 505);
   const method = rl[1];
@@ -133,8 +141,8 @@ export function parseHead(hm: HttpMsg, head: string): number {
   let conn = "";
   let expect: string | null = null;
   for (let i = 1; i < n; i++) {
-    const m = FIELD.exec(lines[i]);
-    if (!m) return fail(hm, fieldErr(lines[i]));
+    const m = FIELD.exec(ls[i]);
+    if (!m) return fail(hm, fieldErr(ls[i]));
     let value = m[2];
     const z = value.charCodeAt(value.length - 1);
     if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
@@ -209,11 +217,6 @@ export function chunkSize(line: string): number {
   if (hex.length < line.length && !EXT.test(line.substr(hex.length))) return -1;
   if (hex.length > 8) return -2;
   return parseInt(hex, 16);
-}
-
-/** Is `line` a valid field line (for trailers: RFC 9112 §7.1.2, validated then dropped)? */
-export function fieldOk(line: string): boolean {
-  return FIELD.test(line);
 }
 
 /** The lowercased tokens of the Connection field in a block of header lines ("Name: value\r\n"…), or null if it has none. */

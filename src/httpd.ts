@@ -13,7 +13,7 @@
 import { Ev, Handler } from "./event";
 import { ioAdd, ioDel, ioFree } from "./iobuf";
 import { Conn, F, Mgr, connDrain, emit, listen, sched } from "./net";
-import { EMPTY, HttpMsg, chunkSize, connTokens, fieldOk, headEnd, parseHead, reason } from "./http";
+import { EMPTY, FIELD, HttpMsg, chunkSize, connTokens, headEnd, parseHead, reason } from "./http";
 
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
 const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
@@ -367,7 +367,7 @@ function chunked(c: Conn): number {
       ioDel(rx, r, lf + 1 - r);
       if (c.cs === 3) {
         if (!line) return 1; // the empty line after the trailers
-        if (!fieldOk(line)) return -400;
+        if (!FIELD.test(line)) return -400;
         continue;
       }
       const size = chunkSize(line);
