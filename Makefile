@@ -5,7 +5,7 @@ NPM_STAMP := node_modules/.stamp-install
 
 
 .PHONY: sysdeps
-.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench emulator clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench bench-device emulator clean
 
 all: test
 
@@ -74,6 +74,12 @@ run: $(NPM_STAMP)
 ##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).
 bench: $(NPM_STAMP)
 	node tools/bench.mjs
+
+## bench-device ESPRUINO=path: the linux bundle on a real interpreter (the Linux build of Espruino 2v29, built
+## by you outside this repository) against the interpreter's built-in http server, with wrk (installed if missing).
+bench-device: $(NPM_STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	node tools/bench/device.mjs --espruino "$(ESPRUINO)"
 
 ## emulator: type-check the emulator's plain JavaScript (no build step: `node emulator/cli.js` runs as is).
 emulator: $(NPM_STAMP)
