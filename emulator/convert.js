@@ -140,7 +140,8 @@ function fillLatin1(dst, s) {
  * @param {Uint8Array} dst @param {string} s @param {number} off @param {number} n
  */
 function latin1Into(dst, s, off, n) {
-  if (n <= 64 || WIDE.test(s)) for (let i = 0; i < n; i++) dst[off + i] = s.charCodeAt(i);
+  // Node's latin1 write keeps the low byte of a wider char too.
+  if (n <= 64) for (let i = 0; i < n; i++) dst[off + i] = s.charCodeAt(i);
   else latin1Write.call(dst, s, off, n);
 }
 

@@ -98,7 +98,7 @@ function prune(ctx) {
   // the string, a tail of the string that is a prefix of the needle counts as a match ("abc".indexOf("cde") is
   // 2, "a\n".indexOf("\nc") is 1). A real match always comes first, so only a miss needs the tail check, and
   // only where the needle's first char occurs.
-  vm.runInContext('(function(){var f=String.prototype.indexOf;Object.defineProperty(String.prototype,"indexOf",{value:function indexOf(s,from){var h=String(this),r;s=String(s);r=f.call(h,s,from);if(r>=0||s.length<2||s.length>h.length)return r;for(var i=f.call(h,s.charAt(0),Math.max(from|0,0,h.length-s.length+1));i>=0;i=f.call(h,s.charAt(0),i+1))if(s.startsWith(h.substr(i)))return i;return -1},writable:true,configurable:true})})();', ctx);
+  vm.runInContext('(function(){var f=String.prototype.indexOf;Object.defineProperty(String.prototype,"indexOf",{value:function indexOf(s,from){"use strict";var h=typeof this==="string"?this:String(this),r;s=typeof s==="string"?s:String(s);r=f.call(h,s,from);if(r>=0||s.length<2||s.length>h.length)return r;for(var i=f.call(h,s.charAt(0),Math.max(from|0,0,h.length-s.length+1));i>=0;i=f.call(h,s.charAt(0),i+1))if(s.startsWith(h.substr(i)))return i;return -1},writable:true,configurable:true})})();', ctx);
   // Espruino's Math.sign: -1 for anything not positive and not zero (NaN included), never -0.
   vm.runInContext('Object.defineProperty(Math,"sign",{value:function sign(x){x=+x;return x==0?0:x>0?1:-1},writable:true,configurable:true});' +
     'Object.defineProperty(Math,"randInt",{value:function randInt(){return (Math.random()*4294967296)|0},writable:true,configurable:true});' +
