@@ -226,6 +226,10 @@
     if (this.BYTES_PER_ELEMENT === 1) return N.setStr(this, a, off, n);
     for (var i = 0; i < n; i++) { var ch = a.charCodeAt(i) & 255; this[off + i] = ch > 127 ? ch - 256 : ch; }
   });
+  // JSON.stringify writes a typed array, and an ArrayBuffer (its bytes), as an array (measured on 2v29). V8
+  // asks for toJSON; non-configurable, so that pruning keeps it (the board has no such member: the one trace).
+  defProp(TAP, 'toJSON', { value: function toJSON() { return copyArr(this); } });
+  defProp(ArrayBuffer.prototype, 'toJSON', { value: function toJSON() { return copyArr(new Uint8Array(this)); } });
 
   // ---------------------------------------------------------------- E
   var E = {};

@@ -92,6 +92,13 @@ describe('the sandbox has what Espruino 2v29 has, and nothing of Node', () => {
     );
   });
 
+  test('JSON.stringify writes typed arrays and ArrayBuffers as arrays, as 2v29 does', async () => {
+    const e = await start({ code: '' });
+    expect(e.eval('JSON.stringify({a: new Uint8Array([1,2]), b: new Int16Array([-1, 300]), c: new Float32Array([1.5]), d: new Uint8Array([1,2]).buffer})')).toBe(
+      '{"a":[1,2],"b":[-1,300],"c":[1.5],"d":[1,2]}', // as the Linux build of 2v29 prints for the same line
+    );
+  });
+
   test('require finds built-ins, then Storage modules, else fails like the board', async () => {
     const e = await start({ code: '' });
     expect(e.eval('typeof require("net").createServer')).toBe('function');
