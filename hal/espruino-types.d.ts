@@ -93,6 +93,6 @@ export interface EspEnv {
   memory(): { usage: number; total: number };
   log(line: string): void;
   /** `dst.set(s, off)`: 2v29's typed-array set() takes a string and copies its char codes (measured; a
-   *  standard engine would write zeros), as many as fit. */
-  put(dst: Uint8Array, s: string, off: number): void;
+   *  standard engine would write zeros), as many as fit. Codec.put's arguments, so it serves as that. */
+  put(dst: Uint8Array, off: number, s: string): void;
 }

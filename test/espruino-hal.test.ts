@@ -105,7 +105,7 @@ function fakeEnv(opts: { modules?: Record<string, unknown>; busyPorts?: number[]
       timers.splice(i, 1);
     },
     memory: () => ({ usage: 1234, total: 16383 }),
-    put: (dst: Uint8Array, s: string, off: number) => dst.set(bytesOf(s).subarray(0, Math.max(0, dst.length - off)), off),
+    put: (dst: Uint8Array, off: number, s: string) => dst.set(bytesOf(s).subarray(0, Math.max(0, dst.length - off)), off),
     log: (l: string) => logs.push(l),
   };
   return {
