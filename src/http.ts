@@ -102,8 +102,9 @@ function list(s: string): string[] {
 export function parseHead(hm: HttpMsg, head: string): number {
   // Lines end in CRLF, as a rule: split on that alone. If a line then fails (its regex refuses CR and LF),
   // the head may have bare LF line ends, which RFC 9112 §2.2 lets a server take: again, every line end as LF.
-  if (!lines(hm, head.split("\r\n"))) return 0;
-  const h = head.split("\r\n").join("\n");
+  const crlf = head.split("\r\n");
+  if (!lines(hm, crlf)) return 0;
+  const h = crlf.join("\n");
   // RFC 9112 §2.2: a bare CR is invalid.
   return h.indexOf("\r") < 0 ? lines(hm, h.split("\n")) : fail(hm, "bare CR");
 }
