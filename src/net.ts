@@ -1,6 +1,6 @@
 import type { Hal, Sock, SockHandler, Listener } from "../hal/hal";
 import { Ev, Handler } from "./event";
-import { IoBuf, ioNew, ioAdd } from "./iobuf";
+import { IoBuf, ioNew } from "./iobuf";
 import { Limits } from "./opts";
 import type { HttpMsg } from "./http";
 
@@ -301,10 +301,13 @@ export function connect(m: Mgr, host: string, port: number, fn: Handler | null):
 /** Queue bytes (or a string of char codes 0-255) on `c.tx` whole, or not at all: false when it does not fit or the connection is closing. */
 export function send(c: Conn, data: string | Uint8Array): boolean {
   if (!c.id || c.f & (F.CLOSING | F.DRAINING)) return false;
-  const b = typeof data === "string" ? c.mgr.hal.codec.bytes(data) : data;
-  if (b.length > c.tx.b.length - c.tx.n) return false;
-  if (!c.tx.n) c.wt = c.mgr.hal.clock.now();
-  ioAdd(c.tx, b, 0, b.length);
+  const tx = c.tx;
+  if (data.length > tx.b.length - tx.n) return false;
+  if (!tx.n) c.wt = c.mgr.hal.clock.now();
+  // A string goes straight into tx, as httpd's queue() does: no bytes made for it.
+  if (typeof data === "string") c.mgr.hal.codec.put(tx.b, tx.n, data);
+  else tx.b.set(data, tx.n);
+  tx.n += data.length;
   sched(c.mgr);
   return true;
 }
