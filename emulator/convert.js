@@ -124,23 +124,12 @@ function toStr(args) {
 }
 
 /**
- * Fill `dst` (a byte view at least `s.length` long) with the chars of `s` (codes 0-255) as bytes.
- * @param {Uint8Array} dst @param {string} s
- */
-function fillLatin1(dst, s) {
-  const n = s.length;
-  // V8 keeps typed arrays of up to 64 bytes inside its heap; native code writing into one first moves it out
-  // (~1 us, measured), so a short string is copied here instead.
-  if (n <= 64) for (let i = 0; i < n; i++) dst[i] = s.charCodeAt(i);
-  else latin1Write.call(dst, s, 0, n);
-}
-
-/**
  * Write the low bytes of the char codes of `s[0..n)` into `dst` at `off` (they fit).
  * @param {Uint8Array} dst @param {string} s @param {number} off @param {number} n
  */
 function latin1Into(dst, s, off, n) {
-  // Node's latin1 write keeps the low byte of a wider char too.
+  // V8 keeps typed arrays of up to 64 bytes inside its heap; native code writing into one first moves it out
+  // (~1 us, measured), so a short string is copied here instead. Node's latin1 write keeps a wide char's low byte.
   if (n <= 64) for (let i = 0; i < n; i++) dst[off + i] = s.charCodeAt(i);
   else latin1Write.call(dst, s, off, n);
 }
@@ -301,4 +290,4 @@ function liberalParse(text) {
   return v;
 }
 
-module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag, isByteView, fillLatin1, latin1Into, WIDE };
+module.exports = { argBytes, toStr, crc32, espJSON, liberalParse, tag, isByteView, latin1Into, WIDE };

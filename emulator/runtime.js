@@ -13,7 +13,7 @@ const { performance } = require('perf_hooks');
 const { Loop } = require('./loop');
 const { createContext, prune } = require('./sandbox');
 const { storageNatives } = require('./storage');
-const { argBytes, toStr, crc32, espJSON, fillLatin1, latin1Into, WIDE } = require('./convert');
+const { argBytes, toStr, crc32, espJSON, latin1Into, WIDE } = require('./convert');
 const { Memory, strVars } = require('./memory');
 const { WifiError } = require('./wifi');
 
@@ -244,14 +244,15 @@ class Runtime {
       /** @param {unknown[]} args */
       toStr: (args) => toStr(args),
       /** `view.set(str, off)` of the first `n` chars (they fit): their low bytes. @param {Uint8Array} v @param {string} s @param {number} off @param {number} n */
-      setStr: (v, s, off, n) => { latin1Into(v, s, off, n); },
+      /** `view.set(str, off)` of the first `n` chars (they fit). */
+      setStr: latin1Into,
       /** @param {unknown[]} args */
       toU8: (args) => {
         const a = args[0];
         // The hot path (received data): one byte per char, written straight into the sandbox's array.
         if (args.length === 1 && typeof a === 'string' && !WIDE.test(a)) {
           const u = new (P().Uint8Array)(a.length);
-          fillLatin1(u, a);
+          latin1Into(u, a, 0, a.length);
           return u;
         }
         const b = argBytes(args);
