@@ -33,6 +33,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../build.mjs';
+import { fetchRaw, median } from './common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -60,25 +61,6 @@ const listening = (port) =>
     const s = net.connect(port, '127.0.0.1');
     s.on('connect', () => (s.destroy(), resolve(true)));
     s.on('error', () => resolve(false));
-  });
-
-/** One GET, its whole response as latin1 (the server may keep the connection open: Content-Length ends it). */
-const get = (port, path) =>
-  new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = '';
-    s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      const he = buf.indexOf('\r\n\r\n');
-      const m = he >= 0 && /\r\ncontent-length: *(\d+)/i.exec(buf.slice(0, he));
-      if (m && buf.length >= he + 4 + Number(m[1])) {
-        s.destroy();
-        resolve(buf);
-      }
-    });
-    s.on('error', reject);
-    setTimeout(() => (s.destroy(), reject(new Error(`no response from port ${port}`))), 5000);
   });
 
 /** Start the interpreter on `file`; resolves once `port` accepts connections. */
@@ -112,11 +94,6 @@ function wrk(port, path, secs) {
   return { rps: Number(rps[1]), p50: lat(50), p99: lat(99), non2xx: bad ? Number(bad[1]) : 0, errors: err ? err[1] : '' };
 }
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 const build = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--board', 'linux', '--quiet'], { stdio: 'inherit' });
 if (build.status) die('the linux bundle did not build');
 
@@ -139,16 +116,11 @@ async function stop(p, port) {
 try {
   const a = await start(join(ROOT, 'dist/linux/app.js'), 8080);
   procs.push(a);
-  const resp = await get(8080, '/api/status');
+  const resp = await fetchRaw(8080, '/api/status');
   await stop(a, 8080);
-  const he = resp.indexOf('\r\n\r\n');
-  const body = resp.slice(he + 4);
+  const body = resp.body.toString('latin1');
   const hdrs = {};
-  for (const l of resp.slice(0, he).split('\r\n').slice(1)) {
-    const c = l.indexOf(':');
-    const k = l.slice(0, c);
-    if (!/^(content-length|connection)$/i.test(k)) hdrs[k] = l.slice(c + 1).trim();
-  }
+  for (const [k, v] of resp.headers) if (!/^(content-length|connection)$/i.test(k)) hdrs[k] = v;
   const H = JSON.stringify(hdrs).slice(1, -1);
   const J = JSON.stringify;
   // (b): the captured bytes; (b2): the body built per request the way firmware/app.ts builds it.
