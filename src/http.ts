@@ -31,7 +31,7 @@ export class HttpMsg {
   /** Framing found by the parser: Content-Length (-1 none), and connection flags (net.ts F: CHUNKED, CLOSE, CONT, HEAD, V10). */
   cl!: number;
   fl!: number;
-  /** Why the request was rejected (for the error response body). */
+  /** Why the request was rejected (for the error response body); meaningful only when parseHead returned a status. */
   err!: string;
 }
 
@@ -135,7 +135,6 @@ function lines(hm: HttpMsg, ls: string[]): number {
   hm.len = 0;
   hm.cl = -1;
   let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
-  hm.err = "";
   let hosts = 0;
   let cls = 0;
   let te: string | null = null;

@@ -30,7 +30,10 @@ export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
 /** The protocol handler: parses on Poll (after reads), enforces deadlines. */
 function httpProto(c: Conn, ev: Ev, now: any): void {
   if (ev === Ev.Poll) {
+    // While serve() runs, what its handlers queue and finish is seen by its own loop and this pass's flush.
+    c.mgr.cur = c;
     serve(c, now);
+    c.mgr.cur = null;
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
   else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "handler failed");
@@ -41,7 +44,7 @@ function respDone(c: Conn): void {
   c.f &= ~RESP_BITS;
   c.rd = 0;
   if (c.f & F.CLOSE) connDrain(c);
-  sched(c.mgr);
+  sched(c.mgr, c);
 }
 
 function checkDone(c: Conn): void {
@@ -58,16 +61,15 @@ function queue(c: Conn, d: Uint8Array | string): boolean {
     // The usual response: written into tx as it is, no bytes made for it.
     codec.put(tx.b, tx.n, d);
     tx.n += d.length;
-    sched(c.mgr);
-    return true;
+  } else {
+    const b = typeof d === "string" ? codec.bytes(d) : d;
+    const k = ioAdd(tx, b, 0, b.length);
+    if (k < b.length) {
+      c.src = b;
+      c.so = k;
+    }
   }
-  const b = typeof d === "string" ? codec.bytes(d) : d;
-  const k = ioAdd(tx, b, 0, b.length);
-  if (k < b.length) {
-    c.src = b;
-    c.so = k;
-  }
-  sched(c.mgr);
+  sched(c.mgr, c);
   return true;
 }
 
@@ -287,7 +289,7 @@ function serve(c: Conn, now: number): void {
     }
     if (c.f & F.CONT) {
       // RFC 9110 §10.1.1: the client may wait for this before sending the body.
-      if (c.src || ioFree(c.tx) < CONTINUE.length) break;
+      if (c.src) break; // (what does not fit in tx becomes the pending source)
       queue(c, CONTINUE);
       c.f &= ~F.CONT;
     }

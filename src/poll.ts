@@ -99,10 +99,8 @@ export function mgrPoll(m: Mgr): void {
       emit(c, Ev.Connect, null);
     }
     while (c.id && c.wq.length) emit(c, Ev.Wakeup, c.wq.shift());
-    if (!c.id) continue;
-    emit(c, Ev.Poll, now);
-    if (!c.id) continue;
-    if (!(c.f & F.CLOSING)) {
+    if (c.id) emit(c, Ev.Poll, now);
+    if (c.id && !(c.f & F.CLOSING)) {
       const was = c.tx.n || c.src;
       const sent = flush(c);
       if (sent) {

@@ -678,6 +678,21 @@ describe("HTTP features", () => {
     expect(statuses(cl.received)).toEqual([100, 200]);
   });
 
+  test("a 100 Continue owed behind a response that fills the send buffer goes out when the buffer drains", () => {
+    // The first response leaves less room in tx than the interim response needs, and goes out in one write.
+    const { sim, client } = server((c, ev, data) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", data.method === "GET" ? "x".repeat(200) : Buffer.from(data.body).toString());
+    }, { txSize: 256 });
+    const cl = client();
+    cl.send(GET("/big") + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    sim.run();
+    expect(statuses(cl.received)).toEqual([200, 100]);
+    cl.send("data");
+    sim.run();
+    expect(statuses(cl.received)).toEqual([200, 100, 200]);
+    expect(bodies(cl.received)[2]).toBe("data");
+  });
+
   test("a response streamed through Write events from a small send buffer", () => {
     const total = 50000;
     let sent = 0;

@@ -176,7 +176,7 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
 export const PRIVATE_PROPS = [
   'conns', 'timers', 'nid', 'seq', 'lst', 'sp', 'wh', 'wa', 'pf', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
   'wq', 'src', 'so', 'wt', 'hm', 't0', 'hl', 'bl', 'bn', 'hs', 'cs', 'rq', 'rl', 'rd', 'dd', 'dl', 'qmax',
-  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'slot',
+  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'slot', 'cur',
 ];
 
 /**
