@@ -19,13 +19,19 @@
  *       firmware does (process.memory(false), uptime, string concatenation):
  *       what a user of the built-in server would write;
  *   (c) a 3-line JavaScript `net` server writing the canned response per
- *       received chunk (keep-alive, no parsing: the interpreter's ceiling).
+ *       received chunk (keep-alive, no parsing: the interpreter's ceiling);
+ *   (d) the leanest keep-alive HTTP server JavaScript can be here: the head
+ *       found with indexOf, the request line checked by one RegExp, Host
+ *       looked for, the same JSON built as (b2), one write; no limits, pool,
+ *       deadlines, lifecycle or error handling: the ceiling of any HTTP server
+ *       written in JavaScript on this interpreter.
  * wrk (`-c` connections, 2 threads) measures each in turn, freshly started
  * and warmed up for a second, for `--rounds` rounds; req/s is the median over rounds, ratios are medians of per-round
  * ratios. wrk opens and closes one probe connection per run, and reconnects
  * after each response of a server that closes, which is how (b) is measured.
  * Then tools/bench/parts.ts, run on the same interpreter, prints what the
- * pieces of a request cost there (µs per call).
+ * pieces of a request cost there (µs per call), and tools/bench/path.ts what a
+ * whole keep-alive request costs the runtime in JavaScript, without TCP.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,6 +142,17 @@ try {
     `  var body = head + Math.floor(getTime() - t0) + ',"mem":{"used":' + m.usage + ',"free":' + m.free + ',"total":' + m.total +\n` +
     `    ',"unit":"jsvars"},"pool":{"used":1,"total":8}}';\n` +
     `  res.writeHead(200, { ${H}, "Content-Length": body.length });\n  res.end(body);\n}).listen(8082);\n`);
+  writeFileSync(join(tmp, 'minimal.js'),
+    `var head = ${J(head)}, t0 = getTime(), RL = /^GET ([!-~]*) HTTP\\/1\\.1\\r\\n/;\n` +
+    `require("net").createServer(function (s) {\n  var buf = "";\n  s.on("data", function (d) {\n` +
+    `    buf += d;\n    var e = buf.indexOf("\\r\\n\\r\\n");\n    if (e < 0) return;\n` +
+    `    var h = buf.substr(0, e + 2);\n    buf = buf.substr(e + 4);\n` +
+    `    if (!RL.exec(h) || h.toLowerCase().indexOf("\\r\\nhost:") < 0) return s.end("HTTP/1.1 400 Bad Request\\r\\nContent-Length: 0\\r\\n\\r\\n");\n` +
+    `    var m = process.memory(false);\n` +
+    `    var body = head + Math.floor(getTime() - t0) + ',"mem":{"used":' + m.usage + ',"free":' + m.free + ',"total":' + m.total +\n` +
+    `      ',"unit":"jsvars"},"pool":{"used":1,"total":8}}';\n` +
+    `    s.write(${J('HTTP/1.1 200 OK\r\n' + Object.entries(hdrs).map(([k, v]) => k + ': ' + v + '\r\n').join('') + 'Content-Length: ')} + body.length + "\\r\\n\\r\\n" + body);\n` +
+    `  });\n}).listen(8084);\n`);
   const canned = 'HTTP/1.1 200 OK\r\n' + Object.entries(hdrs).map(([k, v]) => k + ': ' + v + '\r\n').join('') + 'Content-Length: ' + body.length + '\r\n\r\n' + body;
   writeFileSync(join(tmp, 'canned.js'),
     `var R = ${J(canned)};\n` +
@@ -146,6 +163,7 @@ try {
     { key: 'b', name: '(b) built-in http, same bytes', file: join(tmp, 'builtin.js'), port: 8081 },
     { key: 'b2', name: '(b2) built-in http, same JSON built', file: join(tmp, 'builtin-json.js'), port: 8082 },
     { key: 'c', name: '(c) JS net server, canned', file: join(tmp, 'canned.js'), port: 8083 },
+    { key: 'd', name: '(d) leanest JS HTTP server, same JSON', file: join(tmp, 'minimal.js'), port: 8084 },
   ];
   const res = Object.fromEntries(servers.map((s) => [s.key, []]));
   for (let r = 0; r < rounds; r++) {
@@ -166,13 +184,19 @@ try {
     const xs = res[s.key];
     process.stdout.write(`${s.name.padEnd(38)}${String(Math.round(median(xs.map((x) => x.rps)))).padStart(9)}${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)}${median(xs.map((x) => x.p99)).toFixed(3).padStart(9)}\n`);
   }
-  process.stdout.write(`ratios (median of rounds): a/b ${ratio('a', 'b')}   a/b2 ${ratio('a', 'b2')}   a/c ${ratio('a', 'c')}\n\n`);
+  process.stdout.write(`ratios (median of rounds): a/b ${ratio('a', 'b')}   a/b2 ${ratio('a', 'b2')}   a/c ${ratio('a', 'c')}   d/b ${ratio('d', 'b')}\n\n`);
   // Where the time goes: tools/bench/parts.ts, built like a firmware and run on the same interpreter.
   const pb = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--board', 'linux', '--entry', join(ROOT, 'tools/bench/parts.ts'),
     '--out', join(tmp, 'parts'), '--build', join(tmp, 'parts-build'), '--quiet'], { stdio: 'inherit' });
   if (pb.status) die('tools/bench/parts.ts did not build');
   const parts = spawnSync(espruino, [join(tmp, 'parts/linux/app.js')], { encoding: 'utf8', input: '', timeout: 120000 });
   process.stdout.write((parts.stdout || '').split('\n').filter((l) => / us|per call/.test(l)).join('\n') + '\n');
+  // The runtime's whole request, without TCP: tools/bench/path.ts.
+  const pp = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--board', 'linux', '--entry', join(ROOT, 'tools/bench/path.ts'),
+    '--out', join(tmp, 'path'), '--build', join(tmp, 'path-build'), '--quiet'], { stdio: 'inherit' });
+  if (pp.status) die('tools/bench/path.ts did not build');
+  const path = spawnSync(espruino, [join(tmp, 'path/linux/app.js')], { encoding: 'utf8', input: '', timeout: 120000 });
+  process.stdout.write('\nthe whole request in the runtime, on this interpreter:\n' + (path.stdout || '').split('\n').filter((l) => / us /.test(l)).join('\n') + '\n');
 } finally {
   cleanup();
 }
