@@ -9,7 +9,7 @@ import { F } from "./net";
 /** A zero-length byte array. */
 export const EMPTY = new Uint8Array(0);
 
-/** A parsed request. One per pool slot, reused: every field is valid until the handler returns. */
+/** A parsed request. One per pool slot, reused: every field is valid until the handler returns, and read-only (a later request with the same head reuses them). */
 export class HttpMsg {
   /** Method, case as sent ("GET"). */
   method!: string;
@@ -33,6 +33,8 @@ export class HttpMsg {
   fl!: number;
   /** Why the request was rejected (for the error response body); meaningful only when parseHead returned a status. */
   err!: string;
+  /** The head these fields were parsed from ("" when they are not a whole valid parse): the same head again is not parsed again. */
+  h!: string;
 }
 
 
@@ -100,13 +102,20 @@ function list(s: string): string[] {
  * one RegExp match; the precise reason is worked out only for a bad line.
  */
 export function parseHead(hm: HttpMsg, head: string): number {
+  hm.len = 0;
+  // The head hm was last parsed from, again (a client polling a URL): its fields are all still there.
+  if (head === hm.h) return 0;
   // Lines end in CRLF, as a rule: split on that alone. If a line then fails (its regex refuses CR and LF),
   // the head may have bare LF line ends, which RFC 9112 §2.2 lets a server take: again, every line end as LF.
   const crlf = head.split("\r\n");
-  if (!lines(hm, crlf)) return 0;
-  const h = crlf.join("\n");
-  // RFC 9112 §2.2: a bare CR is invalid.
-  return h.indexOf("\r") < 0 ? lines(hm, h.split("\n")) : fail(hm, "bare CR");
+  let st = lines(hm, crlf);
+  if (st) {
+    const h = crlf.join("\n");
+    // RFC 9112 §2.2: a bare CR is invalid.
+    st = h.indexOf("\r") < 0 ? lines(hm, h.split("\n")) : fail(hm, "bare CR");
+  }
+  hm.h = st ? "" : head;
+  return st;
 }
 
 /** parseHead of a head cut into lines (the last two: the empty line and what follows its line end, both ""). */
@@ -131,8 +140,6 @@ function lines(hm: HttpMsg, ls: string[]): number {
   hm.v = rl[4] === "0" ? 10 : 11;
   const hn: string[] = (hm.hn = []);
   const hv: string[] = (hm.hv = []);
-  hm.body = EMPTY;
-  hm.len = 0;
   hm.cl = -1;
   let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
   let hosts = 0;

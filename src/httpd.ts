@@ -22,7 +22,7 @@ const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CO
 export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
   const body = "all slots busy\n";
   const busy = m.hal.codec.bytes(
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: " + m.lim.retryAfter + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
+    "HTTP/1.1 503 " + reason(503) + "\r\n" + textHdrs(m, 503) + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
   );
   return listen(m, port, fn, httpProto as Handler, F.HTTP, busy);
 }
@@ -209,6 +209,11 @@ export function httpResp(c: Conn): Resp | null {
   return c.id && c.f & F.RESP ? new Resp(c) : null;
 }
 
+/** The headers of the runtime's own answers: plain text, and when to retry a 503. */
+function textHdrs(m: Mgr, code: number): string {
+  return "Content-Type: text/plain\r\n" + (code === 503 ? "Retry-After: " + m.lim.retryAfter + "\r\n" : "");
+}
+
 /** The runtime answers for itself: an error or a deadline. `close` ends the connection after it. */
 function runtimeReply(c: Conn, code: number, why: string, close: boolean): void {
   if (c.f & F.STARTED) {
@@ -218,8 +223,7 @@ function runtimeReply(c: Conn, code: number, why: string, close: boolean): void 
   }
   c.f |= F.RESP | (close ? F.CLOSE : 0);
   c.f &= ~(F.RCHUNK | F.RNOLEN | F.HEAD);
-  const hdrs = "Content-Type: text/plain\r\n" + (code === 503 ? "Retry-After: " + c.mgr.lim.retryAfter + "\r\n" : "");
-  httpReply(c, code, hdrs, reason(code) + ": " + why + "\n");
+  httpReply(c, code, textHdrs(c.mgr, code), reason(code) + ": " + why + "\n");
 }
 
 /** Reject the current request: status, close; input after it is ignored. */

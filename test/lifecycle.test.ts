@@ -773,3 +773,47 @@ describe("HTTP features", () => {
     expect(used(mgr)).toBe(0);
   });
 });
+
+describe("a head seen again (the parse is reused)", () => {
+  /** What a handler can read of the message, at HttpHdrs and at HttpMsg. */
+  const view = (ev: string, d: HttpMsg) =>
+    [ev, d.method, d.target, d.uri, d.query, d.v, d.hn.join(","), d.hv.join(","), d.cl, d.len, Buffer.from(d.body).toString(), httpHeader(d, "x-a")].join("|");
+
+  test("the same request twice on a keep-alive connection gives the handler the same message, body and length included", () => {
+    const seen: string[] = [];
+    const { sim, client } = server((c, ev, data) => {
+      if (ev === Ev.HttpHdrs || ev === Ev.HttpMsg) seen.push(view(ev === Ev.HttpHdrs ? "hdrs" : "msg", data));
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    });
+    const cl = client();
+    const req = "POST /p?q=1 HTTP/1.1\r\nHost: dev\r\nX-A: 1\r\nContent-Length: 3\r\n\r\n";
+    cl.send(req + "abc" + req + "xyz");
+    sim.run();
+    expect(statuses(cl.received)).toEqual([200, 200]);
+    expect(seen).toEqual([
+      "hdrs|POST|/p?q=1|/p|q=1|11|host,x-a,content-length|dev,1,3|3|0||1",
+      "msg|POST|/p?q=1|/p|q=1|11|host,x-a,content-length|dev,1,3|3|3|abc|1",
+      "hdrs|POST|/p?q=1|/p|q=1|11|host,x-a,content-length|dev,1,3|3|0||1",
+      "msg|POST|/p?q=1|/p|q=1|11|host,x-a,content-length|dev,1,3|3|3|xyz|1",
+    ]);
+  });
+
+  test("a head refused in between on the same slot is not taken for the valid one that follows", () => {
+    const seen: string[] = [];
+    const { sim, client, mgr } = server((c, ev, data) => {
+      if (ev === Ev.HttpMsg) {
+        seen.push(view("msg", data));
+        httpReply(c, 200, "", "ok");
+      }
+    }, { slots: 1 });
+    const good = "GET /a?x=1 HTTP/1.1\r\nHost: dev\r\nX-A: 2\r\n\r\n";
+    for (const req of [good, "DELETE /b HTTP/1.1\r\nHost: other\r\nContent-Length: x\r\n\r\n", good]) {
+      const cl = client();
+      cl.send(req);
+      cl.end();
+      sim.run();
+      expect(used(mgr)).toBe(0); // the one slot is free for the next client
+    }
+    expect(seen).toEqual(["msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2", "msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2"]);
+  });
+});

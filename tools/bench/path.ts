@@ -17,6 +17,9 @@ declare function print(s: string): void;
 declare const process: { exit(): void };
 
 const REQ = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+const BROWSER =
+  "GET /api/status HTTP/1.1\r\nHost: 192.168.4.1\r\nConnection: keep-alive\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n" +
+  "Accept: application/json, text/plain, */*\r\nReferer: http://192.168.4.1/\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\n\r\n";
 const N = 2000;
 
 /** Timers due now (the HAL's setTimeout 0: poll passes), run by hand; later ones (deadlines) never come due here. */
@@ -57,18 +60,26 @@ accept(sock);
 function run(): void {
   while (q.length) (q.shift() as () => void)();
 }
-function one(): void {
-  on.data.call(sock, REQ);
+function one(req: string): void {
+  on.data.call(sock, req);
   run();
 }
 run();
-for (let i = 0; i < 50; i++) one();
-if (sent.indexOf("HTTP/1.1 200 OK\r\n") !== 0) throw new Error("unexpected response: " + sent);
-passes = 0;
+/** Microseconds of JavaScript per request, `head` sent again and again (or alternating with another head: parsed every time). */
+function per(head: string, alt: boolean): number {
+  for (let i = 0; i < 50; i++) one(head);
+  if (sent.indexOf("HTTP/1.1 200 OK\r\n") !== 0) throw new Error("unexpected response: " + sent);
+  passes = 0;
+  const t0 = getTime();
+  for (let i = 0; i < N; i++) one(alt && i & 1 ? head.replace("GET", "HEAD") : head);
+  return ((getTime() - t0) * 1e6) / N;
+}
+const line = (us: number, what: string): void => print("    " + us.toFixed(0) + " us  " + what);
+line(per(REQ, false), "JavaScript per keep-alive GET /api/status, one client (" + (passes / N).toFixed(1) + " poll passes each)");
+line(per(REQ, true), "the same, alternating with HEAD (every head parsed)");
+line(per(BROWSER, false), "the same with a browser's 8-line head");
+line(per(BROWSER, true), "the same, alternating with HEAD (every head parsed)");
 let t = getTime();
-for (let i = 0; i < N; i++) one();
-print("    " + (((getTime() - t) * 1e6) / N).toFixed(0) + " us  JavaScript per keep-alive GET /api/status, one client (" + (passes / N).toFixed(1) + " poll passes each)");
-t = getTime();
 for (let i = 0; i < N; i++) mgrPoll(app.mgr);
 print("    " + (((getTime() - t) * 1e6) / N).toFixed(0) + " us  one poll pass with nothing to do, one connection open");
 process.exit();
