@@ -142,6 +142,8 @@ try {
     `  var body = head + Math.floor(getTime() - t0) + ',"mem":{"used":' + m.usage + ',"free":' + m.free + ',"total":' + m.total +\n` +
     `    ',"unit":"jsvars"},"pool":{"used":1,"total":8}}';\n` +
     `  res.writeHead(200, { ${H}, "Content-Length": body.length });\n  res.end(body);\n}).listen(8082);\n`);
+  // The status line and the captured headers, as (c) and (d) write them.
+  const top = 'HTTP/1.1 200 OK\r\n' + Object.entries(hdrs).map(([k, v]) => k + ': ' + v + '\r\n').join('');
   writeFileSync(join(tmp, 'minimal.js'),
     `var head = ${J(head)}, t0 = getTime(), RL = /^GET ([!-~]*) HTTP\\/1\\.1\\r\\n/;\n` +
     `require("net").createServer(function (s) {\n  var buf = "";\n  s.on("data", function (d) {\n` +
@@ -151,9 +153,9 @@ try {
     `    var m = process.memory(false);\n` +
     `    var body = head + Math.floor(getTime() - t0) + ',"mem":{"used":' + m.usage + ',"free":' + m.free + ',"total":' + m.total +\n` +
     `      ',"unit":"jsvars"},"pool":{"used":1,"total":8}}';\n` +
-    `    s.write(${J('HTTP/1.1 200 OK\r\n' + Object.entries(hdrs).map(([k, v]) => k + ': ' + v + '\r\n').join('') + 'Content-Length: ')} + body.length + "\\r\\n\\r\\n" + body);\n` +
+    `    s.write(${J(top + 'Content-Length: ')} + body.length + "\\r\\n\\r\\n" + body);\n` +
     `  });\n}).listen(8084);\n`);
-  const canned = 'HTTP/1.1 200 OK\r\n' + Object.entries(hdrs).map(([k, v]) => k + ': ' + v + '\r\n').join('') + 'Content-Length: ' + body.length + '\r\n\r\n' + body;
+  const canned = top + 'Content-Length: ' + body.length + '\r\n\r\n' + body;
   writeFileSync(join(tmp, 'canned.js'),
     `var R = ${J(canned)};\n` +
     `require("net").createServer(function (s) { s.on("data", function () { s.write(R); }); }).listen(8083);\n`);

@@ -5,6 +5,7 @@
  * timed over a loop, minus the same loop calling an empty function.
  */
 import { HttpMsg, parseHead, headEnd, connTokens } from "../../src/http";
+import { REQ, BROWSER } from "./heads";
 
 declare function getTime(): number;
 declare function print(s: string): void;
@@ -25,10 +26,6 @@ function time(name: string, fn: () => unknown): void {
   print(("    " + (loop(fn) - base).toFixed(1)).slice(-8) + " us  " + name);
 }
 
-const REQ = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
-const BROWSER =
-  "GET /api/status HTTP/1.1\r\nHost: 192.168.4.1\r\nConnection: keep-alive\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n" +
-  "Accept: application/json, text/plain, */*\r\nReferer: http://192.168.4.1/\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\n\r\n";
 const HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 const hm = new HttpMsg();
 const buf = new Uint8Array(2048);

@@ -11,15 +11,12 @@ import { espruinoEnv, espruinoHal } from "../../hal/espruino";
 import { startApp } from "../../firmware/app";
 import { mgrPoll } from "../../src/index";
 import type { EspEnv } from "../../hal/espruino-types";
+import { REQ, BROWSER } from "./heads";
 
 declare function getTime(): number;
 declare function print(s: string): void;
 declare const process: { exit(): void };
 
-const REQ = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
-const BROWSER =
-  "GET /api/status HTTP/1.1\r\nHost: 192.168.4.1\r\nConnection: keep-alive\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n" +
-  "Accept: application/json, text/plain, */*\r\nReferer: http://192.168.4.1/\r\nAccept-Encoding: gzip, deflate\r\nAccept-Language: en-US,en;q=0.9\r\n\r\n";
 const N = 2000;
 
 /** Timers due now (the HAL's setTimeout 0: poll passes), run by hand; later ones (deadlines) never come due here. */
