@@ -16,6 +16,7 @@ export const board: Board = {
   httpPort: 80,
   radio: 'esp32',
   storage: { size: 224 * 4096 },
+  rngReg: 0x3ff75144, // WDEV_RND_REG (ESP-IDF soc/esp32/include/soc/wdev_reg.h)
   bundleBudget: 65536,
   espruino: {
     info: {

@@ -19,6 +19,7 @@ export const board: Board = {
   httpPort: 80,
   radio: 'esp32',
   storage: { size: 224 * 4096 },
+  rngReg: 0x600260b0, // WDEV_RND_REG (ESP-IDF soc/esp32c3/include/soc/wdev_reg.h)
   bundleBudget: 32768,
   espruino: {
     info: {

@@ -16,6 +16,7 @@ export const board: Board = {
   httpPort: 8080,
   radio: 'sim',
   storage: { size: 0 },
+  rngReg: 0, // no register: the Linux interpreter's E.hwRand, mixed with the clock (not for devices people flash)
   bundleBudget: 65536,
   espruino: null,
 };

@@ -50,6 +50,10 @@ export interface Board {
   radio: 'esp32' | 'sim';
   /** Bytes of the Storage area (0 = not fixed by the profile: ask `Storage.getFree()`). */
   storage: { size: number };
+  /** Address of the chip's hardware random number register, read with `peek32` (ESP-IDF's WDEV_RND_REG); 0 where the board has none (the Linux build: its interpreter's E.hwRand). */
+  rngReg: number;
+  /** Keep the interpreter's telnet console after an admin password is set. It bypasses sign-in: for development boards only, never in a profile people flash. */
+  netConsole?: boolean;
   /** Largest allowed minified bundle for this board, bytes. */
   bundleBudget: number;
   /** What the espruino CLI needs to flash this board offline; null where the board is not flashed (Linux build, emulator). */

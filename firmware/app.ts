@@ -1,15 +1,29 @@
 /**
- * The firmware's HTTP application, independent of the platform: it gets a
- * Hal and a Board and serves the device API. main.ts wires it to the real
- * board; the tests run it on the simulated HAL.
+ * The configuration app, independent of the platform: it gets a Hal and a
+ * Board and serves the web UI and the device API (README, "The API").
+ * main.ts wires it to the real board; the tests run it on the simulated HAL
+ * and in the emulator.
+ *
+ * Access, in order: a state-changing request from another origin is 403;
+ * until an admin password is set only /api/status, /api/schema and
+ * POST /api/password answer (403 otherwise); after that everything but the
+ * UI, /api/status (reduced) and POST /api/login needs a session cookie or
+ * HTTP Basic (401 otherwise).
  */
 import type { Hal, WifiNet } from "../hal/hal";
 import type { Board } from "../boards/types";
-import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, poolUsed } from "../src/index";
+import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
+import { Values, Store, apply, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
+import { Auth, MIN_PASSWORD, credentials, deviceHost, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
+import { UiFile, serveFile, uiFile } from "./static";
 
 const JSON_HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 const TEXT_HDRS = "Content-Type: text/plain\r\n";
+/** How long a join may take before the app gives up (the platform's `connect` never reports failure by itself), ms. */
+export const JOIN_MS = 20000;
+/** How long after answering a reboot or factory reset the device acts, ms: time for the answer to leave. */
+export const ACT_MS = 1000;
 
 /** The running application: its manager and what it started with. */
 export interface App {
@@ -20,60 +34,332 @@ export interface App {
   t0: number;
   /** Responses waiting for the scan under way (one radio scan serves them all). */
   scans: Resp[];
-  /** The start of every /api/status body, up to the uptime. */
+  /** The start of every /api/status body, up to `"name":`. */
   head: string;
+  /** The settings in force, and where they are kept (null: this platform has no Storage; nothing persists). */
+  cfg: Values;
+  store: Store | null;
+  auth: Auth | null;
+  ui: UiFile[];
+  /** A Wi-Fi join is under way. */
+  joining: boolean;
 }
 
-/** GET /api/status: board, firmware version, uptime, memory as the interpreter counts it, pool slots. */
-function status(app: App): string {
+/** A JSON error body: `{"error": why}`. */
+function fail(c: Conn, code: number, why: string, hdrs?: string): void {
+  httpReply(c, code, JSON_HDRS + (hdrs || ""), JSON.stringify({ error: why }));
+}
+
+/** 400 with the message for each bad field: `{"errors": {field: why}}`. */
+function invalid(c: Conn, errors: { [field: string]: string }, code?: number): void {
+  httpReply(c, code || 400, JSON_HDRS, JSON.stringify({ errors: errors }));
+}
+
+function ok(c: Conn, body: string, hdrs?: string): void {
+  httpReply(c, 200, JSON_HDRS + (hdrs || ""), body);
+}
+
+/** The client's address for the sign-in rate limit (one bucket for all where the platform gives none). */
+function addr(c: Conn): string {
+  const p = c.s ? c.s.peer : "";
+  const i = p.lastIndexOf(":");
+  return i > 0 ? p.substr(0, i) : p;
+}
+
+/** GET /api/status. Signed out: who the device is and whether it has a password. Signed in: uptime, memory, Wi-Fi, pool, requests by status class, errors. */
+function status(app: App, full: boolean): string {
+  const a = app.head + JSON.stringify(app.cfg.name) + ',"passwordSet":' + (app.cfg.admin !== "") + ',"signedIn":' + full;
+  if (!full) return a + "}";
   const m = app.hal.mem.usage();
-  // The constant start is JSON-encoded once (app.head); the figures are appended as they are (integers).
+  const w = app.hal.wifi ? app.hal.wifi.status() : null;
+  const k = app.mgr.codes;
+  const wifi = w
+    ? { mode: w.sta === "connected" ? (w.apIp !== "0.0.0.0" ? "ap+sta" : "sta") : w.apIp !== "0.0.0.0" ? "ap" : "off", station: w.sta, ssid: w.ssid, ip: w.ip, apIp: w.apIp }
+    : { mode: "off" };
   return (
-    app.head + Math.floor((app.hal.clock.now() - app.t0) / 1000) +
+    a + ',"uptime":' + Math.floor((app.hal.clock.now() - app.t0) / 1000) +
     ',"mem":{"used":' + m.used + ',"free":' + (m.total - m.used) + ',"total":' + m.total + ',"unit":"' + m.unit +
-    '"},"pool":{"used":' + poolUsed(app.mgr) + ',"total":' + app.mgr.conns.length + "}}"
+    '"},"pool":{"used":' + poolUsed(app.mgr) + ',"total":' + app.mgr.conns.length +
+    '},"wifi":' + JSON.stringify(wifi) +
+    ',"requests":{"1xx":' + k[1] + ',"2xx":' + k[2] + ',"3xx":' + k[3] + ',"4xx":' + k[4] + ',"5xx":' + (k[5] + app.mgr.nrefused) +
+    '},"errors":' + app.mgr.nerr + "}"
   );
 }
 
 /** GET /api/wifi/scan: deferred until the radio's scan completes; concurrent requests share one scan. */
 function scan(app: App, c: Conn): void {
   const wifi = app.hal.wifi;
-  if (!wifi) {
-    httpReply(c, 503, TEXT_HDRS, "no radio on this board\n");
-    return;
-  }
+  if (!wifi) return fail(c, 503, "this board has no radio");
   app.scans.push(httpResp(c) as Resp);
   if (app.scans.length > 1) return; // a scan is under way: this request gets its result too
   wifi.scan(function (err: string | null, list: WifiNet[] | null) {
     const waiting = app.scans;
     app.scans = [];
-    const body = err ? JSON.stringify({ error: err }) : JSON.stringify({ networks: list || [] });
+    const nets = list || [];
+    nets.sort(function (x, y) {
+      return y.rssi - x.rssi;
+    });
+    const body = err ? JSON.stringify({ error: "the scan failed: " + err }) : JSON.stringify({ networks: nets });
     // A stale handle (client gone, deadline passed) returns false: nothing to do for it.
     for (let i = 0; i < waiting.length; i++) waiting[i].reply(err ? 503 : 200, JSON_HDRS, body);
   });
 }
 
-/** Route one request. */
-function route(app: App, c: Conn, hm: HttpMsg): void {
-  const get = hm.method === "GET" || hm.method === "HEAD";
-  if (hm.uri === "/api/status") {
-    if (get) httpReply(c, 200, JSON_HDRS, status(app));
-    else httpReply(c, 405, "Allow: GET, HEAD\r\n" + TEXT_HDRS, "method not allowed\n");
-  } else if (hm.uri === "/api/wifi/scan") {
-    if (get) scan(app, c);
-    else httpReply(c, 405, "Allow: GET, HEAD\r\n" + TEXT_HDRS, "method not allowed\n");
-  } else httpReply(c, 404, TEXT_HDRS, "not found: " + hm.uri + "\n");
+/** What a join failure means for a person. */
+function joinError(ssid: string, err: string): string {
+  const e = err.toLowerCase();
+  let why = err;
+  if (e.indexOf("auth") >= 0 || e.indexOf("password") >= 0 || e.indexOf("handshake") >= 0) why = "wrong password";
+  else if (e.indexOf("not found") >= 0 || e.indexOf("no_ap") >= 0) why = "no network of that name is in range";
+  else if (e === "timeout") why = "the network did not answer in time";
+  return "could not join " + JSON.stringify(ssid) + ": " + why;
 }
 
-/** Start the application on `hal` with the board's limits, listening on `port` (default: the board's). Null if the port cannot be bound. */
-export function startApp(hal: Hal, board: Board, port?: number): App | null {
+/** POST /api/wifi/connect {ssid, password}: answered once joined (the network is saved) or failed, within JOIN_MS. */
+function join(app: App, c: Conn, b: any): void {
+  const wifi = app.hal.wifi;
+  if (!wifi) return fail(c, 503, "this board has no radio");
+  const errors: { [k: string]: string } = {};
+  const pass = b.password === undefined ? "" : b.password;
+  const e1 = typeof b.ssid === "string" && b.ssid !== "" ? check(field("staSsid") as any, b.ssid) : "must be the name of a network";
+  const e2 = check(field("staPass") as any, pass);
+  if (e1) errors.ssid = e1;
+  if (e2) errors.password = e2;
+  for (const k in b) if (k !== "ssid" && k !== "password") errors[k] = "is not a field of a join request";
+  if (e1 || e2 || Object.keys(errors).length) return invalid(c, errors);
+  if (app.joining) return fail(c, 409, "a join is already under way: wait for its result");
+  app.joining = true;
+  const r = httpResp(c) as Resp;
+  let over = false;
+  const clock = app.hal.clock;
+  const done = function (err: string | null) {
+    if (over) return;
+    over = true;
+    app.joining = false;
+    clock.cancel(t);
+    if (err) {
+      app.hal.log("wifi: join " + JSON.stringify(b.ssid) + " failed: " + err);
+      r.reply(502, JSON_HDRS, JSON.stringify({ error: joinError(b.ssid, err) }));
+      return;
+    }
+    const v = apply(app.cfg, { staSsid: b.ssid, staPass: pass }).values as Values;
+    const kept = commit(app, v);
+    r.reply(200, JSON_HDRS, JSON.stringify({ ssid: b.ssid, ip: wifi.status().ip, saved: kept }));
+  };
+  const t = clock.after(JOIN_MS, function () {
+    done("timeout");
+  });
+  wifi.connect(b.ssid, pass, done);
+}
+
+/** Make `v` the settings in force and persist them; false if the flash did not take them (they stay in force until reboot). */
+function commit(app: App, v: Values): boolean {
+  app.cfg = v;
+  if (!app.store) return false;
+  const done = save(app.store, v);
+  if (!done) app.hal.log("settings: the flash did not take the new settings");
+  return done;
+}
+
+/** The body as JSON, or undefined after answering why not (415 not JSON, 400 broken or not an object). */
+function jsonBody(c: Conn, hm: HttpMsg): any {
+  const ct = httpHeader(hm, "content-type");
+  if (ct === null || ct.split(";")[0].trim().toLowerCase() !== "application/json") {
+    fail(c, 415, "send the body as JSON, with Content-Type: application/json");
+    return undefined;
+  }
+  let b: any;
+  try {
+    b = JSON.parse(c.mgr.hal.codec.str(hm.body, 0, hm.body.length));
+  } catch (e) {
+    fail(c, 400, "the body is not valid JSON");
+    return undefined;
+  }
+  if (b === null || typeof b !== "object" || Array.isArray(b)) {
+    fail(c, 400, "the body must be a JSON object");
+    return undefined;
+  }
+  return b;
+}
+
+/** PUT /api/config and POST /api/config/import: validate all, save all or nothing. */
+function update(app: App, c: Conn, patch: any): void {
+  if (patch.admin !== undefined || patch.adminPassword !== undefined) return invalid(c, { admin: "change the admin password with POST /api/password" });
+  const r = apply(app.cfg, patch);
+  if (!r.values) return invalid(c, r.errors as { [field: string]: string });
+  if (!commit(app, r.values)) return fail(c, 507, "the settings could not be written to flash; they apply until the next reboot");
+  ok(c, publicJson(app.cfg));
+}
+
+/** POST /api/password {password, current}. */
+function setPassword(app: App, c: Conn, hm: HttpMsg, b: any, who: string): void {
+  const auth = app.auth as Auth;
+  const isSet = app.cfg.admin !== "";
+  if (!isSet && !deviceHost(hm)) return fail(c, 403, "set the first password at the device's own address (an IP address or a .local name), not through another name");
+  if (isSet) {
+    if (!who) return fail(c, 401, "sign in first");
+    const wait = lockedFor(auth, addr(c));
+    if (wait) return fail(c, 429, "too many wrong passwords: try again in " + wait + " s", "Retry-After: " + wait + "\r\n");
+    if (typeof b.current !== "string" || !verifyPassword(auth, app.cfg.admin as string, b.current)) {
+      failed(auth, addr(c));
+      return invalid(c, { current: "the current password is wrong" }, 403);
+    }
+  }
+  const p = b.password;
+  let why = "";
+  if (typeof p !== "string") why = "must be text";
+  else if (p.length < MIN_PASSWORD) why = "must be at least " + MIN_PASSWORD + " characters";
+  else if (p.length > 64) why = "must be at most 64 characters";
+  else if (/[\x00-\x1f\x7f]/.test(p)) why = "must not contain control characters";
+  if (why) return invalid(c, { password: why });
+  const v: Values = {};
+  for (const k in app.cfg) v[k] = app.cfg[k];
+  v.admin = hashPassword(auth, p);
+  if (!commit(app, v)) return fail(c, 507, "the password could not be written to flash");
+  endSessions(auth);
+  succeeded(auth, addr(c));
+  consoleGuard(app);
+  ok(c, '{"ok":true}', newSession(auth, app.cfg.sessionHours as number));
+}
+
+/** POST /api/login {password}. */
+function login(app: App, c: Conn, b: any): void {
+  const auth = app.auth as Auth;
+  const wait = lockedFor(auth, addr(c));
+  if (wait) return fail(c, 429, "too many wrong passwords: try again in " + wait + " s", "Retry-After: " + wait + "\r\n");
+  if (typeof b.password !== "string" || !verifyPassword(auth, app.cfg.admin as string, b.password)) {
+    failed(auth, addr(c));
+    return fail(c, 401, "wrong password");
+  }
+  succeeded(auth, addr(c));
+  ok(c, '{"ok":true}', newSession(auth, app.cfg.sessionHours as number));
+}
+
+/** Once a password is set, the interpreter's telnet console (which bypasses sign-in) goes off, unless the board keeps it for development. */
+function consoleGuard(app: App): void {
+  if (app.cfg.admin !== "" && !app.board.netConsole && app.hal.sys && app.hal.sys.netConsole(false)) app.hal.log("telnet console off: an admin password is set");
+}
+
+/** Answer, then act after ACT_MS (the answer has left by then). */
+function later(app: App, c: Conn, what: string, act: () => void): void {
+  const sys = app.hal.sys;
+  if (!sys) return fail(c, 501, "this platform cannot restart");
+  httpReply(c, 202, JSON_HDRS, '{"ok":true}');
+  app.hal.log(what);
+  app.hal.clock.after(ACT_MS, function () {
+    act();
+    sys.reboot();
+  });
+}
+
+/** The API routes: path → allowed methods. */
+const ROUTES: { [path: string]: string } = {
+  "/api/status": "GET",
+  "/api/schema": "GET",
+  "/api/config": "GET, PUT",
+  "/api/config/export": "GET",
+  "/api/config/import": "POST",
+  "/api/wifi/scan": "GET",
+  "/api/wifi/connect": "POST",
+  "/api/reboot": "POST",
+  "/api/factory-reset": "POST",
+  "/api/password": "POST",
+  "/api/login": "POST",
+  "/api/logout": "POST",
+};
+
+/** Route one request. */
+function route(app: App, c: Conn, hm: HttpMsg): void {
+  const method = hm.method === "HEAD" ? "GET" : hm.method;
+  const path = hm.uri;
+  if (path.substr(0, 5) !== "/api/") {
+    const f = method === "GET" ? uiFile(app.ui, path) : null;
+    if (f) serveFile(c, hm, app.hal.storage, f);
+    else if (uiFile(app.ui, path)) httpReply(c, 405, "Allow: GET, HEAD\r\n" + TEXT_HDRS, "method not allowed: " + hm.method + " " + path + " (use GET)\n");
+    else httpReply(c, 404, TEXT_HDRS, "not found: " + path + "\n");
+    return;
+  }
+  const allow = ROUTES[path];
+  if (!allow) return fail(c, 404, "no such API route: " + path);
+  if ((", " + allow + ",").indexOf(", " + method + ",") < 0) {
+    return fail(c, 405, "method not allowed: " + path + " takes " + allow.split(", ").join(" or "), "Allow: " + allow + (allow.indexOf("GET") >= 0 ? ", HEAD" : "") + "\r\n");
+  }
+  const changes = method !== "GET";
+  if (changes && !sameOrigin(hm)) return fail(c, 403, "refused: this request comes from another site (Origin " + (httpHeader(hm, "origin") || httpHeader(hm, "referer")) + ")");
+  const auth = app.auth;
+  if (!auth) return path === "/api/status" ? ok(c, status(app, false)) : fail(c, 503, "this platform has no crypto or random source: sign-in cannot work");
+  const isSet = app.cfg.admin !== "";
+  let who = "";
+  if (isSet && (httpHeader(hm, "authorization") !== null || httpHeader(hm, "cookie") !== null)) {
+    const wait = httpHeader(hm, "authorization") !== null ? lockedFor(auth, addr(c)) : 0;
+    if (wait) return fail(c, 429, "too many wrong passwords: try again in " + wait + " s", "Retry-After: " + wait + "\r\n");
+    who = credentials(auth, hm, app.cfg.admin as string);
+    if (who === "bad" && httpHeader(hm, "authorization") !== null) failed(auth, addr(c));
+  }
+  const signed = who === "session" || who === "basic";
+  if (path === "/api/status") return ok(c, status(app, signed));
+  if (!isSet) {
+    if (path !== "/api/schema" && path !== "/api/password") return fail(c, 403, "set an admin password first (POST /api/password)");
+  } else if (!signed && path !== "/api/login") {
+    return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", 'WWW-Authenticate: Basic realm="espweb"\r\n');
+  }
+  if (path === "/api/schema") return ok(c, schemaJson());
+  if (path === "/api/wifi/scan") return scan(app, c);
+  if (path === "/api/config/export") {
+    const name = String(app.cfg.name).replace(/[^A-Za-z0-9._-]/g, "_");
+    return ok(c, exportJson(app.cfg), 'Content-Disposition: attachment; filename="espweb-' + name + '.json"\r\n');
+  }
+  if (path === "/api/config" && method === "GET") return ok(c, publicJson(app.cfg));
+  if (path === "/api/logout") return ok(c, '{"ok":true}', endSession(auth, hm));
+  if (path === "/api/reboot") return later(app, c, "rebooting: asked through the API", function () {});
+  if (path === "/api/factory-reset") {
+    return later(app, c, "factory reset: asked through the API", function () {
+      if (app.store) wipe(app.store);
+      app.cfg = defaults();
+      endSessions(auth);
+    });
+  }
+  const b = jsonBody(c, hm);
+  if (b === undefined) return;
+  if (path === "/api/config") return update(app, c, b);
+  if (path === "/api/config/import") {
+    const d = importDoc(b);
+    return d.error ? fail(c, 400, d.error) : update(app, c, d.settings);
+  }
+  if (path === "/api/wifi/connect") return join(app, c, b);
+  if (path === "/api/password") return setPassword(app, c, hm, b, who);
+  return login(app, c, b);
+}
+
+/** Start the application on `hal` with the board's limits, listening on `port` (default: the board's), serving the UI files `ui`. Null if the port cannot be bound. */
+export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): App | null {
   const mgr = mgrInit(hal, board.limits);
-  const head = '{"board":' + JSON.stringify(board.name) + ',"title":' + JSON.stringify(board.title) + ',"version":' + JSON.stringify(VERSION) + ',"uptime":';
-  const app: App = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head };
+  const head = '{"board":' + JSON.stringify(board.name) + ',"title":' + JSON.stringify(board.title) + ',"version":' + JSON.stringify(VERSION) + ',"name":';
+  const codec = hal.codec;
+  const store: Store | null =
+    hal.storage && hal.crypto
+      ? {
+          st: hal.storage,
+          crypto: hal.crypto,
+          seq: 0,
+          str: function (b: Uint8Array) {
+            return codec.str(b, 0, b.length);
+          },
+          bytes: codec.bytes,
+        }
+      : null;
+  const cfg = store ? load(store) : defaults();
+  const auth = hal.crypto && hal.random ? new Auth(hal.crypto, hal.random, function () {
+    return hal.clock.now();
+  }) : null;
+  const app: App = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head, cfg: cfg, store: store, auth: auth, ui: ui || [], joining: false };
+  if (!store) hal.log("settings: no Storage or crypto on this platform: settings are not kept across reboots");
+  if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
+  consoleGuard(app);
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     if (ev === Ev.HttpMsg) route(app, c, data);
   });
   if (!ok) return null;
-  hal.log("espweb " + VERSION + " on " + board.title + ": http port " + (port === undefined ? board.httpPort : port));
+  hal.log("espweb " + VERSION + " on " + board.title + ": http port " + (port === undefined ? board.httpPort : port) + (cfg.admin ? "" : " (no admin password yet)"));
   return app;
 }

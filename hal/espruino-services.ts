@@ -5,8 +5,8 @@
  * espruino.ts so the runtime core does not carry them.
  */
 import type { Board } from '../boards/types';
-import type { Clock, Hal, Storage, Wifi, WifiNet } from './hal';
-import type { EspAp, EspE, EspEnv, EspStorage, EspWifi } from './espruino-types';
+import type { Clock, Crypto, Hal, Storage, Sys, Wifi, WifiNet } from './hal';
+import type { EspAp, EspChip, EspCrypto, EspE, EspEnv, EspStorage, EspTelnet, EspWifi } from './espruino-types';
 import { espruinoEnv, espruinoHal, optional } from './espruino';
 import { simRadio } from './radio-sim';
 
@@ -77,9 +77,25 @@ function guarded<T>(clock: Clock, ms: number, start: (cb: (err: unknown, v?: T) 
   }
 }
 
+/** A join failure as ESP-IDF reports it (wifi_err_reason_t), in words. */
+function joinReason(code: unknown, msg?: string): string {
+  const c = +(code as number);
+  if (c === 15 || c === 2 || c === 202 || c === 204 || c === 203) return 'wrong password (' + (msg || c) + ')';
+  if (c === 201) return 'network not found (' + (msg || c) + ')';
+  return msg || 'disconnected, reason ' + c;
+}
+
 /** The ESP32 radio over `require("Wifi")`, with deadlines on every callback it might never make. */
 function espWifi(wf: EspWifi, clock: Clock): Wifi {
   let scanning = false;
+  /** The join under way: its network, and how to end it. */
+  let joining: { ssid: string; end: (err: unknown) => void } | null = null;
+  // 2v29 never calls connect's callback on failure: a `disconnected` for the network being joined is the failure.
+  // ASSOC_LEAVE (8) is the previous network being left, not this join failing.
+  wf.on('disconnected', (d) => {
+    const j = joining;
+    if (j && d && (d.ssid === undefined || d.ssid === j.ssid) && String(d.reason) !== '8') j.end(joinReason(d.reason, d.msg));
+  });
   return {
     scan(done) {
       if (scanning) {
@@ -104,7 +120,18 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
       );
     },
     connect(ssid, password, done) {
-      guarded<null>(clock, JOIN_MS, (cb) => wf.connect(ssid, { password: password }, cb), done);
+      guarded<null>(
+        clock,
+        JOIN_MS,
+        (cb) => {
+          joining = { ssid: ssid, end: cb };
+          wf.connect(ssid, { password: password }, cb);
+        },
+        (err) => {
+          joining = null;
+          done(err);
+        },
+      );
     },
     disconnect() {
       try {
@@ -134,6 +161,59 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
   };
 }
 
+declare function peek32(addr: number): number;
+declare const E: { reboot(): void; hwRand(): number };
+
+/** The interpreter's chip globals, unless the env brings its own. */
+function chip(env: EspEnv): EspChip {
+  return env.chip || { peek32: peek32, reboot: () => E.reboot(), hwRand: () => E.hwRand() };
+}
+
+/** `require("crypto")`: SHA-256 and PBKDF2-HMAC-SHA256 in C. */
+function espCrypto(c: EspCrypto): Crypto {
+  return {
+    sha256: (d) => new Uint8Array(c.SHA256(d)),
+    pbkdf2: (pw, salt, iterations, bytes) => new Uint8Array(c.PBKDF2(pw, salt, { keySize: bytes / 4, iterations: iterations, hasher: 'SHA256' })),
+  };
+}
+
+/**
+ * Unpredictable bytes: a SHA-256 pool stirred at each call with 8 reads of the
+ * chip's hardware RNG register (`rngReg`, random while the radio runs, which it
+ * does from boot), the clock and a counter. `Math.random` and `E.hwRand` repeat
+ * the same sequence after every boot on ESP32: where a board has no register
+ * (the Linux build) they are all there is, and that board is not for devices.
+ */
+function espRandom(c: Crypto, ch: EspChip, reg: number, now: () => number): (n: number) => Uint8Array {
+  let pool = '';
+  let count = 0;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let k = 0; k < n; k += 16) {
+      let fresh = pool + ' ' + ++count + ' ' + now();
+      for (let i = 0; i < 8; i++) fresh += ' ' + (reg ? ch.peek32(reg) : ch.hwRand());
+      const d = c.sha256(fresh);
+      // One half of the digest chains the pool, the other is output: what is handed out never predicts what follows.
+      pool = '';
+      for (let i = 0; i < 16; i++) pool += String.fromCharCode(d[i]);
+      out.set(d.subarray(16, 16 + Math.min(16, n - k)), k);
+    }
+    return out;
+  };
+}
+
+/** Restart, and the telnet console switch. */
+function espSys(ch: EspChip, telnet: EspTelnet | null): Sys {
+  return {
+    reboot: () => ch.reboot(),
+    netConsole: (on) => {
+      if (!telnet) return false;
+      telnet.setOptions({ mode: on ? 'on' : 'off' });
+      return true;
+    },
+  };
+}
+
 /**
  * Add `storage` (absent where the interpreter has no `Storage`) and `wifi`
  * (the board's radio, or the simulated one where the board says so or the
@@ -146,6 +226,13 @@ export function withServices(hal: Hal, board: Board, env?: EspEnv): Hal {
   if (board.radio === 'esp32' && !wf) e.log('espruinoHal: no Wifi module, using the simulated radio');
   hal.storage = st ? espStorage(st, e.E) : undefined;
   hal.wifi = wf ? espWifi(wf, hal.clock) : simRadio(hal.clock);
+  const cr = optional<EspCrypto>(e, 'crypto');
+  const ch = chip(e);
+  if (cr) {
+    hal.crypto = espCrypto(cr);
+    hal.random = espRandom(hal.crypto, ch, board.rngReg, () => hal.clock.now());
+  }
+  hal.sys = espSys(ch, optional<EspTelnet>(e, 'TelnetServer'));
   return hal;
 }
 

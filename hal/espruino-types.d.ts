@@ -65,6 +65,8 @@ export interface EspWifi {
   getDetails(): { ssid?: string };
   getIP(): { ip?: string };
   getAPIP(): { ip?: string };
+  /** `disconnected` {ssid, mac, reason (a numeric code as a string on 2v29), msg}: the only sign that a join failed. */
+  on(ev: 'disconnected', fn: (d: { ssid?: string; reason?: string | number; msg?: string }) => void): void;
 }
 
 /** The `E` object: native byte/string conversion. */
@@ -78,6 +80,25 @@ export interface EspE {
   toUint8Array(s: string): Uint8Array;
   /** An ArrayBuffer over the string's own storage: no copy (a few µs where toUint8Array costs tens); never write to it. */
   toArrayBuffer(s: string): ArrayBuffer;
+}
+
+/** `require("crypto")` (ESP32, C3, S3 and the Linux build): each call hashes its whole input at once; results are ArrayBuffers. */
+export interface EspCrypto {
+  SHA256(data: string | Uint8Array | ArrayBuffer): ArrayBuffer;
+  /** `keySize` is in 32-bit words (default 4), `iterations` default 1, `hasher` default 'SHA1'. */
+  PBKDF2(passphrase: string, salt: string | Uint8Array, options: { keySize: number; iterations: number; hasher: string }): ArrayBuffer;
+}
+
+/** `require("TelnetServer")` (ESP32/S3 builds): the interpreter's console on TCP port 23, on by default. */
+export interface EspTelnet {
+  setOptions(o: { mode: 'on' | 'off' }): void;
+}
+
+/** The chip-level globals the firmware's services use (peek32, E.reboot, E.hwRand). */
+export interface EspChip {
+  peek32(addr: number): number;
+  reboot(): void;
+  hwRand(): number;
 }
 
 /** The interpreter's globals the HAL uses; tests and hosts may supply their own. */
@@ -95,4 +116,6 @@ export interface EspEnv {
   /** `dst.set(s, off)`: 2v29's typed-array set() takes a string and copies its char codes (measured; a
    *  standard engine would write zeros), as many as fit. Codec.put's arguments, so it serves as that. */
   put(dst: Uint8Array, off: number, s: string): void;
+  /** peek32, E.reboot, E.hwRand: absent means the interpreter's own globals (espruino-services.ts). */
+  chip?: EspChip;
 }

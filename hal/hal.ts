@@ -132,7 +132,23 @@ export interface Mem {
   usage(): { used: number; total: number; unit: string };
 }
 
-/** Everything the core and the firmware may use of a platform. `storage` and `wifi` may be absent. */
+/** Hashes the platform computes natively. */
+export interface Crypto {
+  /** SHA-256 of the bytes (or of a string of char codes 0-255): 32 bytes. */
+  sha256(data: Uint8Array | string): Uint8Array;
+  /** PBKDF2-HMAC-SHA256 of `password` (char codes 0-255) with `salt`: `bytes` bytes (a multiple of 4). */
+  pbkdf2(password: string, salt: Uint8Array, iterations: number, bytes: number): Uint8Array;
+}
+
+/** The device itself. */
+export interface Sys {
+  /** Restart the device now (a power cycle: the code boots again from flash). */
+  reboot(): void;
+  /** Turn the interpreter's own console on the network (telnet) on or off; false if the board has none. */
+  netConsole(on: boolean): boolean;
+}
+
+/** Everything the core and the firmware may use of a platform. `storage`, `wifi`, `crypto`, `random` and `sys` may be absent. */
 export interface Hal {
   net: Net;
   clock: Clock;
@@ -140,6 +156,10 @@ export interface Hal {
   mem: Mem;
   storage?: Storage;
   wifi?: Wifi;
+  crypto?: Crypto;
+  /** `n` unpredictable bytes (the chip's hardware RNG on boards, the OS's on the emulator; seeded in the simulator): for session tokens and salts, never Math.random. */
+  random?(n: number): Uint8Array;
+  sys?: Sys;
   /** Write a line to the console. */
   log(line: string): void;
 }

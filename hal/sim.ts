@@ -15,7 +15,8 @@
  *
  * Runs on Node only (Buffer for the codec); excluded from the device build.
  */
-import { Clock, Codec, Hal, Listener, Mem, Net, Sock, SockErr, SockHandler, Storage, Wifi, WifiNet } from './hal';
+import { createHash, pbkdf2Sync } from 'crypto';
+import { Clock, Codec, Crypto, Hal, Listener, Mem, Net, Sock, SockErr, SockHandler, Storage, Sys, Wifi, WifiNet } from './hal';
 
 /** Options of a Sim; every field has a device-like default. */
 export interface SimOpts {
@@ -25,7 +26,15 @@ export interface SimOpts {
   memTotal?: number;
   /** Storage capacity, bytes. Default 896 KB (the ESP32 Storage partition). */
   storageSize?: number;
+  /** Seed of `random()` (deterministic, for tests only). Default 1. */
+  seed?: number;
 }
+
+/** SHA-256 and PBKDF2 as the board's crypto computes them (Node's, here). */
+const simCrypto: Crypto = {
+  sha256: (d) => new Uint8Array(createHash('sha256').update(typeof d === 'string' ? (Buffer.from(d, 'latin1') as unknown as Uint8Array) : d).digest()),
+  pbkdf2: (pw, salt, it, n) => new Uint8Array(pbkdf2Sync(Buffer.from(pw, 'latin1') as unknown as Uint8Array, salt, it, n, 'sha256')),
+};
 
 /** A scripted TCP peer connected to a Sim listener; strings are latin1 (char code = byte). */
 export interface SimClient {
@@ -498,6 +507,33 @@ export class Sim implements Hal {
   mem: Mem;
   storage: Storage;
   wifi: SimWifi;
+  crypto: Crypto = simCrypto;
+  /** Reboots asked for (the app's state is not reset: a test starts a new app on the same Storage), and the telnet console's state. */
+  reboots = 0;
+  console = true;
+  sys: Sys = {
+    reboot: () => {
+      this.reboots++;
+    },
+    netConsole: (on) => {
+      this.console = on;
+      return true;
+    },
+  };
+  private rnd: number;
+  /** Deterministic bytes (xorshift32 from the seed): tests only, never a device. */
+  random = (n: number): Uint8Array => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      let x = this.rnd;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.rnd = x >>> 0;
+      b[i] = x & 0xff;
+    }
+    return b;
+  };
   /** Every line given to log(), in order. */
   logs: string[] = [];
   /** Cap on the bytes one Sock.write() takes (forces partial writes). Default Infinity. */
@@ -523,6 +559,7 @@ export class Sim implements Hal {
   constructor(opts?: SimOpts) {
     const o = opts || {};
     this.backlog = o.backlog !== undefined ? o.backlog : 8;
+    this.rnd = (o.seed || 1) >>> 0 || 1;
     const memTotal = o.memTotal !== undefined ? o.memTotal : 16383 * 14;
     this.memUsed = Math.round(memTotal / 4);
     this.mem = { usage: () => ({ used: this.memUsed, total: memTotal, unit: 'bytes' }) };
@@ -614,9 +651,9 @@ export class Sim implements Hal {
     return e ? Math.max(e.t, this.t) : Infinity;
   }
 
-  /** A peer opens a TCP connection to `port`: refused at once if nothing listens or the backlog is full, else accepted on the next run(). */
-  connect(port: number): SimClient {
-    const c = new Client(this, this.peerAddr());
+  /** A peer opens a TCP connection to `port` (from address `ip`, or a new one each time): refused at once if nothing listens or the backlog is full, else accepted on the next run(). */
+  connect(port: number, ip?: string): SimClient {
+    const c = new Client(this, this.peerAddr(ip));
     const l = this.lsn.get(port);
     if (!l || l.pend >= this.backlog) {
       c.ref = true;
@@ -691,9 +728,9 @@ export class Sim implements Hal {
     h[i] = last;
   }
 
-  private peerAddr(): string {
+  private peerAddr(ip?: string): string {
     this.nPeers++;
-    return '10.0.0.' + (2 + (this.nPeers % 250)) + ':' + (40000 + this.nPeers);
+    return (ip || '10.0.0.' + (2 + (this.nPeers % 250))) + ':' + (40000 + this.nPeers);
   }
 
   private listen(port: number, accept: (s: Sock) => SockHandler | null, err: (code: number) => void): Listener | null {

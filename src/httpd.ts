@@ -78,6 +78,7 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
   const own = hdrs ? connTokens(hdrs) : null; // the handler's own Connection field, if any
   if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
+  c.mgr.codes[(code / 100) | 0]++;
   let h = "HTTP/1.1 " + code + " " + reason(code) + "\r\n" + hdrs;
   // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
   const none = code < 200 || code === 204 || code === 304;

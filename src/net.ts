@@ -137,6 +137,10 @@ export class Mgr {
   pf: () => void = noop;
   /** Idle connections evicted for a newcomer (a counter). */
   nevict = 0;
+  /** Responses started, by status class (index 1-5: 1xx-5xx), newcomers refused for want of a slot, handler errors: counters since init. */
+  codes: number[] = [0, 0, 0, 0, 0, 0];
+  nrefused = 0;
+  nerr = 0;
   /** The connection whose requests the protocol is serving in this poll pass: what it queues and finishes is handled later in the same pass (httpd.ts). */
   cur: Conn | null = null;
   constructor(public hal: Hal, public lim: Limits) {}
@@ -170,6 +174,7 @@ export function emit(c: Conn, ev: Ev, data: any): void {
   } catch (e) {
     const why = "handler error on conn " + id + " ev " + ev + ": " + e;
     c.mgr.hal.log(why);
+    c.mgr.nerr++;
     if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
     // The protocol may still answer for the handler (HTTP: 500), then the connection ends.
     if (c.pfn) (c.pfn as any)(c, Ev.Error, why);
@@ -263,6 +268,7 @@ function refuse(m: Mgr, s: Sock, busy: Uint8Array | null): SockHandler {
       s.close();
     }
   };
+  m.nrefused++;
   m.hal.clock.soon(push);
   return { readable: noop, writable: push, closed: function () { off = -1; } };
 }

@@ -1,0 +1,238 @@
+/**
+ * The settings: one schema (FIELDS) from which everything else derives — the
+ * defaults at first boot, validation on the device (one message per field),
+ * persistence that survives a power cut, `GET /api/schema`, the UI's form,
+ * and export/import. An application adds a setting by adding one entry to
+ * FIELDS; nothing else changes.
+ *
+ * Persistence: Storage writes are not atomic (the old copy of a file is marked
+ * deleted before the new one is written, ESPRUINO.md), so settings alternate
+ * between two files, `cfg.0` and `cfg.1`, each "<seq> <sha256 prefix>\n<json>".
+ * A save writes the file the newest valid copy is NOT in; a load reads both and
+ * takes the valid one with the higher sequence number. A cut at any instant
+ * leaves the previous copy whole.
+ */
+import type { Crypto, Storage } from "../hal/hal";
+
+export type FieldType = "string" | "secret" | "int" | "bool" | "choice";
+export type Value = string | number | boolean;
+
+/** One setting. For string and secret `min`/`max` are lengths in bytes (a secret's `min` applies when it is not empty: "" means not set). */
+export interface Field {
+  name: string;
+  type: FieldType;
+  default: Value;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  label: string;
+  help: string;
+  group: string;
+  /** Strings: what a value must match, and what to tell the person otherwise. */
+  pattern?: RegExp;
+  patternHelp?: string;
+}
+
+/** Bumped when a field is renamed or its meaning changes; an export names it, and `migrate` brings an older one up to date. */
+export const SCHEMA_VERSION = 1;
+
+/** The settings, in the order the UI shows them; groups in order of first appearance. */
+export const FIELDS: Field[] = [
+  {
+    name: "name", type: "string", default: "espweb", min: 1, max: 32, label: "Device name", group: "Device",
+    help: "How this board is called on the status page, in exports and on the network.",
+    pattern: /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, patternHelp: "use letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit",
+  },
+  { name: "staSsid", type: "string", default: "", min: 0, max: 32, label: "Network name (SSID)", group: "Wi-Fi", help: "The Wi-Fi network the board joins. Empty: it only runs its own access point." },
+  { name: "staPass", type: "secret", default: "", min: 8, max: 63, label: "Network password", group: "Wi-Fi", help: "8 to 63 characters; empty for an open network." },
+  { name: "apSsid", type: "string", default: "", min: 0, max: 32, label: "Access point name", group: "Access point", help: "The board's own network for setup. Empty: espweb-XXXX from the chip's address." },
+  { name: "apPass", type: "secret", default: "", min: 8, max: 63, label: "Access point password", group: "Access point", help: "8 to 63 characters (WPA2); empty for an open access point." },
+  { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
+  { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
+  { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },
+  { name: "led", type: "bool", default: true, label: "Status LED", group: "Application", help: "Example setting: blink the LED while the board is busy." },
+];
+
+/** Values by field name, plus `admin` (the admin password's "iterations$salt$hash", hex; "" while none is set), which no route returns. */
+export interface Values {
+  [name: string]: Value;
+}
+
+/** The field called `name`, or null. */
+export function field(name: string): Field | null {
+  for (let i = 0; i < FIELDS.length; i++) if (FIELDS[i].name === name) return FIELDS[i];
+  return null;
+}
+
+/** Every field at its default. */
+export function defaults(): Values {
+  const v: Values = { admin: "" };
+  for (let i = 0; i < FIELDS.length; i++) v[FIELDS[i].name] = FIELDS[i].default;
+  return v;
+}
+
+/** `GET /api/schema`: the fields without keys that do not apply. */
+export function schemaJson(): string {
+  const out: any[] = [];
+  for (let i = 0; i < FIELDS.length; i++) {
+    const f = FIELDS[i];
+    const o: any = { name: f.name, type: f.type, default: f.type === "secret" ? "" : f.default };
+    if (f.min !== undefined) o.min = f.min;
+    if (f.max !== undefined) o.max = f.max;
+    if (f.choices) o.choices = f.choices;
+    o.label = f.label;
+    o.help = f.help;
+    o.group = f.group;
+    out.push(o);
+  }
+  return JSON.stringify({ version: SCHEMA_VERSION, fields: out });
+}
+
+/** Why `v` is not a valid value of `f`, or "" if it is. */
+export function check(f: Field, v: unknown): string {
+  if (f.type === "int") {
+    if (typeof v !== "number" || v !== Math.floor(v) || !isFinite(v)) return "must be a whole number from " + f.min + " to " + f.max;
+    if (v < (f.min as number) || v > (f.max as number)) return "must be from " + f.min + " to " + f.max;
+    return "";
+  }
+  if (f.type === "bool") return typeof v === "boolean" ? "" : "must be true or false";
+  if (typeof v !== "string") return f.type === "choice" ? "must be one of: " + (f.choices as string[]).join(", ") : "must be text";
+  if (f.type === "choice") return (f.choices as string[]).indexOf(v) < 0 ? "must be one of: " + (f.choices as string[]).join(", ") : "";
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(v)) return "must not contain control characters";
+  if (f.type === "secret" && v === "") return "";
+  if (f.max !== undefined && v.length > f.max) return "must be at most " + f.max + " characters";
+  if (f.min !== undefined && v.length < f.min) return f.min === 1 ? "must not be empty" : "must be at least " + f.min + " characters" + (f.type === "secret" ? " (or empty)" : "");
+  if (f.pattern && v !== "" && !f.pattern.test(v)) return f.patternHelp || "has an invalid format";
+  return "";
+}
+
+/**
+ * Validate a partial update against `cur`: the new values, or the message for
+ * every bad field (unknown names included). Nothing is applied when one is bad.
+ */
+export function apply(cur: Values, patch: any): { values: Values | null; errors: { [name: string]: string } | null } {
+  const errors: { [name: string]: string } = {};
+  let bad = false;
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return { values: null, errors: { "": "expected a JSON object of settings" } };
+  const next: Values = {};
+  for (const k in cur) next[k] = cur[k];
+  for (const k in patch) {
+    const f = field(k);
+    const why = f ? check(f, patch[k]) : "is not a setting of this device";
+    if (why) {
+      errors[k] = why;
+      bad = true;
+    } else next[k] = patch[k];
+  }
+  return bad ? { values: null, errors: errors } : { values: next, errors: null };
+}
+
+/** `GET /api/config`: every field's value, secrets as `{"set": bool}` only. */
+export function publicJson(v: Values): string {
+  const o: any = {};
+  for (let i = 0; i < FIELDS.length; i++) {
+    const f = FIELDS[i];
+    o[f.name] = f.type === "secret" ? { set: v[f.name] !== "" } : v[f.name];
+  }
+  return JSON.stringify(o);
+}
+
+/** The export document: readable JSON with its format and schema version; secrets left out. */
+export function exportJson(v: Values): string {
+  const s: any = {};
+  for (let i = 0; i < FIELDS.length; i++) if (FIELDS[i].type !== "secret") s[FIELDS[i].name] = v[FIELDS[i].name];
+  return JSON.stringify({ format: "espweb-config", version: SCHEMA_VERSION, settings: s }, null, 2);
+}
+
+/** The settings of an export document, brought to SCHEMA_VERSION; or why it cannot be imported. */
+export function importDoc(doc: any): { settings: any; error: string } {
+  if (!doc || typeof doc !== "object" || doc.format !== "espweb-config") return { settings: null, error: 'not an espweb settings export (its "format" must be "espweb-config")' };
+  const ver = doc.version;
+  if (typeof ver !== "number" || ver < 1 || ver !== Math.floor(ver)) return { settings: null, error: 'the export has no valid "version"' };
+  if (ver > SCHEMA_VERSION) return { settings: null, error: "the export was made by newer firmware (settings version " + ver + "); this one reads up to version " + SCHEMA_VERSION };
+  if (!doc.settings || typeof doc.settings !== "object" || Array.isArray(doc.settings)) return { settings: null, error: 'the export has no "settings" object' };
+  return { settings: migrate(doc.settings, ver), error: "" };
+}
+
+/** Bring settings saved or exported under schema version `from` up to SCHEMA_VERSION (one step per version; none yet). */
+function migrate(s: any, from: number): any {
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    /* version v -> v+1: rename or convert fields here */
+  }
+  return s;
+}
+
+const FILES = ["cfg.0", "cfg.1"];
+
+function hex(b: Uint8Array, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return s;
+}
+
+/** Where the settings live: the two alternating files and the newest sequence number. */
+export interface Store {
+  st: Storage;
+  crypto: Crypto;
+  seq: number;
+  /** Decode a file's bytes to a string of char codes (the HAL's codec). */
+  str: (b: Uint8Array) => string;
+  bytes: (s: string) => Uint8Array;
+}
+
+/** A file's content if it is a whole, valid copy: { seq, values }; else null. */
+function readCopy(s: Store, name: string): { seq: number; values: any } | null {
+  const b = s.st.read(name);
+  if (!b) return null;
+  const t = s.str(b);
+  const nl = t.indexOf("\n");
+  const m = /^(\d+) ([0-9a-f]+)$/.exec(nl > 0 ? t.substr(0, nl) : "");
+  if (!m) return null;
+  const body = t.substr(nl + 1);
+  if (hex(s.crypto.sha256(body), 8) !== m[2]) return null;
+  try {
+    const o = JSON.parse(body);
+    return o && typeof o.s === "object" ? { seq: +m[1], values: migrate(o.s, o.v || 1) } : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Load the newest valid copy over the defaults (fields it does not have keep their defaults; invalid stored values too). */
+export function load(s: Store): Values {
+  const v = defaults();
+  let best: { seq: number; values: any } | null = null;
+  for (let i = 0; i < FILES.length; i++) {
+    const c = readCopy(s, FILES[i]);
+    if (c && (!best || c.seq > best.seq)) best = c;
+  }
+  s.seq = best ? best.seq : 0;
+  if (best) {
+    for (const k in best.values) {
+      const f = field(k);
+      if (k === "admin" ? typeof best.values[k] === "string" : f && !check(f, best.values[k])) v[k] = best.values[k];
+    }
+  }
+  return v;
+}
+
+/** Save `v` as the next copy; false if the flash did not take it (full, or what was read back differs). The previous copy is untouched either way. */
+export function save(s: Store, v: Values): boolean {
+  const seq = s.seq + 1;
+  const body = JSON.stringify({ v: SCHEMA_VERSION, s: v });
+  const text = seq + " " + hex(s.crypto.sha256(body), 8) + "\n" + body;
+  const name = FILES[seq % 2];
+  const data = s.bytes(text);
+  if (!s.st.write(name, data, 0, data.length)) return false;
+  const back = s.st.read(name);
+  if (!back || s.str(back) !== text) return false;
+  s.seq = seq;
+  return true;
+}
+
+/** Erase both copies (factory reset): the next boot starts from the defaults. */
+export function wipe(s: Store): void {
+  for (let i = 0; i < FILES.length; i++) s.st.erase(FILES[i]);
+  s.seq = 0;
+}
