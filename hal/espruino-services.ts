@@ -166,7 +166,7 @@ declare const E: { reboot(): void; hwRand(): number };
 
 /** The interpreter's chip globals, unless the env brings its own. */
 function chip(env: EspEnv): EspChip {
-  return env.chip || { peek32: peek32, reboot: () => E.reboot(), hwRand: () => E.hwRand() };
+  return env.chip || { peek32: (a) => peek32(a), reboot: () => E.reboot(), hwRand: () => E.hwRand() };
 }
 
 /** `require("crypto")`: SHA-256 and PBKDF2-HMAC-SHA256 in C. */

@@ -8,7 +8,8 @@ import { Sim } from "../hal/sim";
 import { startApp, App, JOIN_MS, ACT_MS } from "../firmware/app";
 import { FIELDS, SCHEMA_VERSION } from "../firmware/settings";
 import { board } from "../boards/emulator";
-import { parseResponses, WireResp } from "./util";
+import { VERSION } from "../firmware/version";
+import { parseResponses, used, WireResp } from "./util";
 
 const PW = "correct horse";
 
@@ -443,3 +444,50 @@ function send(sim: Sim, method: string, path: string, o: Opts = {}): () => WireR
     return { ...r, json: JSON.parse(r.body) };
   };
 }
+
+test("the firmware version is package.json's", () => {
+  expect(VERSION).toBe(require("../package.json").version);
+});
+
+describe("the deferred Wi-Fi scan", () => {
+  const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: dev\r\nAuthorization: Basic " + Buffer.from("admin:" + PW).toString("base64") + "\r\n";
+
+  test("with Connection: close it answers when the scan completes, whole, then closes", () => {
+    const { sim, app } = boot();
+    setup(sim);
+    const cl = sim.connect(80);
+    cl.send(SCAN + "Connection: close\r\n\r\n");
+    sim.run();
+    sim.advance(sim.wifi.scanMs - 1);
+    expect(cl.received).toBe("");
+    sim.advance(1);
+    const r = parseResponses(cl.received).resps;
+    expect(r.length).toBe(1);
+    expect(JSON.parse(r[0].body).networks.map((n: { ssid: string }) => n.ssid)).toEqual(["home", "cafe"]);
+    expect(cl.gotFin).toBe(true);
+    expect(used(app.mgr)).toBe(0);
+  });
+
+  test("concurrent requests share one radio scan; a client that left is skipped", () => {
+    const { sim } = boot();
+    setup(sim);
+    const [a, b, c] = [sim.connect(80), sim.connect(80), sim.connect(80)];
+    for (const x of [a, b, c]) x.send(SCAN + "\r\n");
+    sim.run();
+    b.reset();
+    sim.advance(sim.wifi.scanMs);
+    expect(parseResponses(a.received).resps.map((r) => r.status)).toEqual([200]);
+    expect(parseResponses(c.received).resps.map((r) => r.status)).toEqual([200]);
+  });
+
+  test("a failed scan is a 503 with the reason", () => {
+    const { sim } = boot();
+    setup(sim);
+    sim.wifi.failNextScan = "radio off";
+    const a = sim.connect(80);
+    a.send(SCAN + "\r\n");
+    sim.advance(sim.wifi.scanMs);
+    const r = parseResponses(a.received).resps[0];
+    expect([r.status, JSON.parse(r.body).error]).toEqual([503, "the scan failed: radio off"]);
+  });
+});

@@ -8,7 +8,7 @@ import { promisify } from "util";
 import * as http from "http";
 import type { Emulator } from "../emulator";
 import { parseResponses } from "./util";
-import { boot, buildBundle, eventually, exchange, raw, slotsUsed, withTimeout, NETWORKS } from "./e2e/harness";
+import { boot, buildBundle, eventually, exchange, raw, slotsUsed, withTimeout, AUTH, NETWORKS, PASSWORD } from "./e2e/harness";
 
 let bundle: string;
 let emu: Emulator;
@@ -24,7 +24,7 @@ afterAll(async () => {
   if (emu) await emu.stop();
 });
 
-const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: dev\r\n";
+const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: dev\r\n" + AUTH;
 const STATUS = "GET /api/status HTTP/1.1\r\nHost: dev\r\n";
 
 function resps(s: string, closed = true) {
@@ -39,7 +39,7 @@ describe("end to end, in the emulator", () => {
     const get = () =>
       new Promise<{ status: number; body: string; sock: unknown }>((res, rej) => {
         http
-          .get({ host: "127.0.0.1", port, path: "/api/status", agent }, (r) => {
+          .get({ host: "127.0.0.1", port, path: "/api/status", agent, headers: { authorization: AUTH.slice(15, -2) } }, (r) => {
             let b = "";
             r.on("data", (d) => (b += d));
             r.on("end", () => res({ status: r.statusCode!, body: b, sock: r.socket }));
@@ -56,7 +56,7 @@ describe("end to end, in the emulator", () => {
 
   test("curl: the deferred Wi-Fi scan with Connection: close returns the whole JSON", async () => {
     // Asynchronously: the emulator runs in this process and must keep serving while curl waits.
-    const { stdout: out } = await promisify(execFile)("curl", ["-s", "-i", "--max-time", "20", "-H", "Connection: close", `http://127.0.0.1:${port}/api/wifi/scan`], { encoding: "latin1" });
+    const { stdout: out } = await promisify(execFile)("curl", ["-s", "-i", "--max-time", "20", "-u", "admin:" + PASSWORD, "-H", "Connection: close", `http://127.0.0.1:${port}/api/wifi/scan`], { encoding: "latin1" });
     const r = resps(out);
     expect(r.map((x) => x.status)).toEqual([200]);
     expect(r[0].headers.connection).toBe("close");
@@ -73,7 +73,7 @@ describe("end to end, in the emulator", () => {
   });
 
   test("the same over HTTP/1.0: the full JSON, then FIN", async () => {
-    const { data, reset } = await exchange(port, "GET /api/wifi/scan HTTP/1.0\r\n\r\n");
+    const { data, reset } = await exchange(port, "GET /api/wifi/scan HTTP/1.0\r\n" + AUTH + "\r\n");
     expect(reset).toBe(false);
     const r = resps(data);
     expect(r.map((x) => x.status)).toEqual([200]);

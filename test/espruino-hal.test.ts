@@ -596,6 +596,7 @@ describe('espruino HAL: the radio', () => {
       getDetails: () => ({ ssid: 'home' }),
       getIP: () => ({ ip: '192.168.1.5' }),
       getAPIP: () => ({ ip: '192.168.4.1' }),
+      on: () => {},
     };
     const f = fakeEnv({ modules: { Wifi: wifi } });
     const hal = espruinoHal(esp32, f.env);
@@ -630,7 +631,9 @@ describe('espruino HAL: the radio', () => {
       getStatus: () => {
         throw new Error('radio off');
       },
+      on: (ev: string, fn: (d: object) => void) => (on[ev] = fn),
     };
+    const on: { [ev: string]: (d: object) => void } = {};
     const f = fakeEnv({ modules: { Wifi: wifi } });
     const hal = espruinoHal(esp32, f.env);
     const out: (string | null)[] = [];
@@ -645,6 +648,18 @@ describe('espruino HAL: the radio', () => {
     expect(calls[1]).toEqual(['startAP', 'setup', { authMode: 'open' }]);
     hal.wifi!.disconnect();
     expect(hal.wifi!.status()).toEqual({ sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' });
+    // 2v29 never calls connect's callback on failure: a `disconnected` for the network being joined ends the join
+    // with the reason; the previous network being left (ASSOC_LEAVE, 8) or another network does not.
+    hal.wifi!.connect('home', 'wrong', (e) => out.push(e));
+    on.disconnected({ ssid: 'old', reason: '8', msg: 'ASSOC_LEAVE' });
+    on.disconnected({ ssid: 'home', reason: '8', msg: 'ASSOC_LEAVE' });
+    on.disconnected({ ssid: 'other', reason: '15', msg: '4WAY_HANDSHAKE_TIMEOUT' });
+    expect(out).toHaveLength(2);
+    on.disconnected({ ssid: 'home', reason: '15', msg: '4WAY_HANDSHAKE_TIMEOUT' });
+    hal.wifi!.connect('nowhere', 'x', (e) => out.push(e));
+    on.disconnected({ ssid: 'nowhere', reason: '201', msg: 'NO_AP_FOUND' });
+    on.disconnected({ ssid: 'home', reason: '15', msg: 'late, ignored' });
+    expect(out.slice(2)).toEqual(['wrong password (4WAY_HANDSHAKE_TIMEOUT)', 'network not found (NO_AP_FOUND)']);
   });
 
   it('simulated radio: joins with the right password only, and refuses a short AP password', () => {

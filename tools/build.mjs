@@ -34,7 +34,7 @@
  * a `current.d.ts` there); the bundle gets `<boards-dir>/<board>.ts` instead.
  * A board profile is any boards/*.ts (not .d.ts) that has `export const board`.
  */
-import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
@@ -127,7 +127,7 @@ export function es5Path(es5Dir, tsFile) {
  * `format` 'iife' for a board, 'esm' for the size probe (whose exports keep the
  * whole core alive). Returns { code, map } (map as an object).
  */
-export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, format = 'iife' }) {
+export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, format = 'iife', ui = null }) {
   const current = boardsDir && join(es5Path(es5Dir, join(boardsDir, 'current.ts'))).replace(/\.js$/, '');
   const target = boardsDir && board && es5Path(es5Dir, join(boardsDir, board + '.ts'));
   const plugin = {
@@ -158,7 +158,7 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
     // Do not let esbuild read tsconfig.json (its `strict` would add a
     // "use strict" the device ignores): tsc already applied it.
     tsconfigRaw: '{}',
-    define: Object.assign({ require: REQ }, board ? { __BOARD__: JSON.stringify(board) } : {}),
+    define: Object.assign({ require: REQ }, board ? { __BOARD__: JSON.stringify(board) } : {}, ui ? { __UI__: JSON.stringify(ui) } : {}),
     plugins: [plugin],
   });
   for (const w of r.warnings) process.stderr.write('esbuild warning: ' + w.text + '\n');
@@ -374,12 +374,21 @@ export async function build({
   const es5Dir = join(resolve(buildDir), 'es5');
   const t0 = Date.now();
   compile([entryTs].concat(boards.map((b) => join(bdir, b + '.ts'))), es5Dir);
+  // The web UI: minified, gzipped Storage files (tools/ui.mjs), written next to each bundle in storage/;
+  // their manifest is compiled into the bundle as __UI__.
+  const uiDir = join(resolve(buildDir), 'ui');
+  const ui = existsSync(join(ROOT, 'firmware', 'ui', 'index.html')) ? await (await import('./ui.mjs')).buildUi(uiDir) : null;
   const t1 = Date.now();
   const results = [];
   for (const board of boards) {
     const dir = join(resolve(outDir), board);
     const file = join(dir, 'app.js');
-    const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file });
+    const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file, ui });
+    rmSync(join(dir, 'storage'), { recursive: true, force: true });
+    if (ui) {
+      mkdirSync(join(dir, 'storage'), { recursive: true });
+      for (const f of ui) copyFileSync(join(uiDir, f.file), join(dir, 'storage', f.file));
+    }
     const m = await minify(b.code, b.map, { pretty });
     const h = fillHoles(m.code, m.map);
     mkdirSync(dir, { recursive: true });
@@ -387,7 +396,8 @@ export async function build({
     writeFileSync(file + '.map', JSON.stringify(h.map));
     const bytes = Buffer.byteLength(h.code);
     results.push({ board, file, bytes, holes: h.holes });
-    log('bundle ' + relative(process.cwd(), file) + ' ' + bytes + ' bytes' + (h.holes ? ' (' + h.holes + ' array holes filled)' : ''));
+    log('bundle ' + relative(process.cwd(), file) + ' ' + bytes + ' bytes' + (h.holes ? ' (' + h.holes + ' array holes filled)' : '') +
+      (ui ? ', UI ' + ui.reduce((n, f) => n + f.size, 0) + ' bytes gzipped in storage/' : ''));
   }
   log('built ' + boards.length + ' bundle(s): tsc ' + (t1 - t0) + ' ms, bundle+minify ' + (Date.now() - t1) + ' ms');
   return results;

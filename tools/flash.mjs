@@ -124,7 +124,10 @@ function probeTcp(host, port, ms) {
 
 /** Check PORT before anything is built or sent: { kind: 'serial'|'tcp', name }. Exits 2 on a bad one. */
 async function checkPort(port, board) {
-  if (port === undefined || port.trim() === '') fail(2, 'PORT is missing: make flash BOARD=' + board.name + ' ' + PORT_HELP);
+  if (port === undefined || port.trim() === '') {
+    const here = serialPorts();
+    fail(2, 'PORT is missing: say which port the board is on, make flash BOARD=' + board.name + ' PORT=… (' + (here.length ? 'serial ports here: ' + here.join(' ') : 'no serial ports found: is the board plugged in?') + '); ' + PORT_HELP);
+  }
   port = port.trim();
   if (/^tcp:/i.test(port)) {
     const m = /^tcp:\/\/([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(port);
@@ -171,11 +174,12 @@ function writeBoardJson(board, dir) {
   return file;
 }
 
-/** The code sent after the Storage writes: clear what would shadow `.bootcde`, echo its size, start it. */
-function bootCode(reboot) {
+/** The code sent after the Storage writes: clear what would shadow `.bootcde`, echo its size and the UI files' sizes, start it. */
+function bootCode(reboot, files) {
   return (
     'var s=require("Storage");s.erase(".bootrst");s.erase(".varimg");' +
     'print("FLASHED "+s.read("' + BOOT_FILE + '").length);' +
+    (files.length ? 'print("UI "+' + JSON.stringify(files.map((f) => f.name)) + '.map(function(n){return (s.read(n)||"").length}).join(","));' : '') +
     (reboot ? 'E.reboot();' : 'load();') +
     '\n'
   );
@@ -242,12 +246,19 @@ async function main() {
   if (size === 0) fail(2, 'the bundle ' + path.relative(ROOT, bundle) + ' is empty');
   if (size + FILE_HEADER > sc.pages * sc.page_size) fail(2, 'the bundle (' + size + ' bytes) does not fit the Storage area (' + sc.pages * sc.page_size + ' bytes)');
 
+  // The web UI's gzipped files the build put next to the bundle (dist/<board>/storage/), written as Storage files too.
+  const stDir = path.join(path.dirname(bundle), 'storage');
+  const files = fs.existsSync(stDir) ? fs.readdirSync(stDir).sort().map((n) => ({ name: n, file: path.join(stDir, n), size: fs.statSync(path.join(stDir, n)).size })) : [];
+  const total = files.reduce((t, f) => t + f.size + FILE_HEADER, size + FILE_HEADER);
+  if (total > sc.pages * sc.page_size) fail(2, 'the bundle and the UI (' + total + ' bytes) do not fit the Storage area (' + sc.pages * sc.page_size + ' bytes)');
   const boot = path.join(dir, 'boot.js');
-  fs.writeFileSync(boot, bootCode(o.reboot));
+  fs.writeFileSync(boot, bootCode(o.reboot, files));
   const out = path.resolve(o.out || path.join(dir, 'flash.js'));
   const rel = (p) => path.relative(ROOT, p) || '.';
   // The CLI splits `--storage NAME:FILE` at ':' and takes only file names with ".js" for -o: keep the paths relative.
-  const args = ['--no-ble', '--board', rel(boardJson), '--storage', BOOT_FILE + ':' + rel(bundle), rel(boot), '-o', rel(out)];
+  const args = ['--no-ble', '--board', rel(boardJson), '--storage', BOOT_FILE + ':' + rel(bundle)];
+  for (const f of files) args.push('--storage', f.name + ':' + rel(f.file));
+  args.push(rel(boot), '-o', rel(out));
   if (o.dry) args.unshift('-n');
   else {
     args.unshift('-p', port.name);
@@ -266,15 +277,24 @@ async function main() {
   const bad = failure(echo < 0 ? r.out : r.out.slice(0, echo), UPLOAD_FAILED);
   if (r.code !== 0 || bad) fail(1, (bad || 'the espruino CLI exited with code ' + r.code) + (o.verbose ? '' : ' (--verbose for the whole log)'));
   if (o.dry) {
-    process.stdout.write('flash: wrote ' + rel(out) + ' (' + fs.statSync(out).size + ' bytes): what make flash sends after reset(), for ' + rel(bundle) + ' (' + size + ' bytes)\n');
+    process.stdout.write('flash: wrote ' + rel(out) + ' (' + fs.statSync(out).size + ' bytes): what make flash sends after reset(), for ' + rel(bundle) + ' (' + size + ' bytes)' +
+      (files.length ? ' and the UI: ' + files.map((f) => f.name + ' (' + f.size + ')').join(', ') : '') + '\n');
     return;
   }
   const m = /FLASHED (\d+)/.exec(r.out);
   if (!m) fail(1, 'the board did not confirm the write (no "FLASHED" line from ' + port.name + ')');
   if (Number(m[1]) !== size) fail(1, 'the board stored ' + m[1] + ' bytes of ' + BOOT_FILE + ', expected ' + size);
+  if (files.length) {
+    const u = /UI ([\d,]+)/.exec(r.out);
+    const got = u ? u[1].split(',').map(Number) : [];
+    files.forEach((f, i) => {
+      if (got[i] !== f.size) fail(1, 'the board stored ' + (got[i] === undefined ? 'nothing' : got[i] + ' bytes') + ' of ' + f.name + ', expected ' + f.size);
+    });
+  }
   const crash = failure(r.out.slice(echo), /Uncaught/);
   if (crash) fail(1, 'flashed and started, but the firmware reported: ' + crash);
-  process.stdout.write('flash: ' + board.name + ' on ' + port.name + ': ' + BOOT_FILE + ' = ' + rel(bundle) + ' (' + size + ' bytes), started with ' + (o.reboot ? 'E.reboot()' : 'load()') + '\n');
+  process.stdout.write('flash: ' + board.name + ' on ' + port.name + ': ' + BOOT_FILE + ' = ' + rel(bundle) + ' (' + size + ' bytes), started with ' + (o.reboot ? 'E.reboot()' : 'load()') +
+    (files.length ? '; UI: ' + files.map((f) => f.name).join(', ') : '') + '\n');
 }
 
 main().catch((e) => fail(1, String(e && e.stack ? e.message : e)));

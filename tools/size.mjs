@@ -3,7 +3,7 @@
  * The size budget. Prints the minified size of the runtime core (every module
  * of src/ plus hal/espruino.ts, built like a board bundle) and of each board's
  * bundle in dist/ (`make bundles` first), and exits 1 when one is over budget:
- * the core 16 KB, a board bundle 48 KB unless its profile sets `bundleBudget`.
+ * the core 20 KB (DESIGN.md, "Budgets"), a board bundle 48 KB unless its profile sets `bundleBudget`.
  *
  *   node tools/size.mjs [--core-only] [--build build]
  *
@@ -25,7 +25,7 @@ const acorn = require('acorn');
 const esbuild = require('esbuild');
 
 /** Budget of the runtime core (src/ + hal/espruino.ts), minified bytes. */
-export const CORE_BUDGET = 16 * 1024;
+export const CORE_BUDGET = 20 * 1024;
 
 /** The TypeScript files of the core: src/**.ts and hal/espruino.ts (no .d.ts, no tests). */
 export function coreFiles() {

@@ -30,8 +30,18 @@ export const NETWORKS = [
   { ssid: "workshop", password: "tools4all", rssi: -80, channel: 11 },
 ];
 
-export async function boot(bundle: string, scanMs = 300): Promise<Emulator> {
-  return startEmulator({ bundle, port: 0, board: "emulator", wifi: { networks: NETWORKS, scanMs }, quiet: true });
+/** The admin password `boot` sets, and the Basic credentials header line for it. */
+export const PASSWORD = "e2e-password";
+export const AUTH = "Authorization: Basic " + Buffer.from("admin:" + PASSWORD).toString("base64") + "\r\n";
+
+/** Boot `bundle` in the emulator (fresh flash) and, unless `setup` is false, set the admin password so scripts can use AUTH. */
+export async function boot(bundle: string, scanMs = 300, setup = true): Promise<Emulator> {
+  const emu = await startEmulator({ bundle, port: 0, board: "emulator", wifi: { networks: NETWORKS, scanMs }, quiet: true });
+  if (setup) {
+    const r = await fetch(`http://127.0.0.1:${emu.port}/api/password`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ password: PASSWORD }) });
+    if (r.status !== 200) throw new Error("setting the admin password failed: " + r.status + " " + (await r.text()));
+  }
+  return emu;
 }
 
 /** A raw client: what it received, whether the server closed (FIN) or reset it. */
@@ -120,7 +130,7 @@ export async function eventually(f: () => Promise<boolean>, tries = 100, gapMs =
 
 /** Slots in use as the firmware reports them (this request's own slot included). */
 export async function slotsUsed(port: number): Promise<number> {
-  const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { connection: "close" } });
+  const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { connection: "close", authorization: AUTH.slice(15, -2) } });
   if (r.status !== 200) return -1;
   return ((await r.json()) as { pool: { used: number } }).pool.used;
 }
