@@ -18,7 +18,7 @@ export const board: Board = {
   httpPort: 8080,
   radio: 'esp32',
   storage: { size: 224 * 4096 },
-  rngReg: 0x3ff75144, // the ESP32's WDEV_RND_REG: the emulator answers peek32 there from the OS's random source
+  rngReg: 0x60035144, // the ESP32's WDEV_RND_REG: the emulator answers peek32 there from the OS's random source
   bundleBudget: 65536,
   espruino: null,
 };

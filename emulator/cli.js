@@ -15,7 +15,7 @@ const HELP = `usage: node emulator/cli.js [options]
   --bundle FILE     firmware bundle to flash and boot (default: boot what Storage holds)
   --port N          host port for the firmware's port 80/8080 listener (default 8080, 0 = any)
   --data DIR        folder of the Storage image, kept across runs (default .data/emulator)
-  --board NAME      esp32 | esp32c3 | emulator (default esp32)
+  --board NAME      esp32 | esp32c3 | esp32s3 | emulator (default esp32)
   --wifi FILE       JSON: { "networks": [{ "ssid", "password", "rssi", "channel" }], "scanMs": 1500 }
   --boot MODE       storage (default: like a flashed board) | ram (like code uploaded to RAM)
   --host ADDR       host address to listen on (default 127.0.0.1)

@@ -9,14 +9,14 @@ const fs = require('fs');
 const path = require('path');
 const { performance } = require('perf_hooks');
 const { resolveBoard } = require('./boards');
-const { Flash, nameField, strBytes } = require('./flash');
+const { Flash, nameField, strBytes, u8 } = require('./flash');
 const { Net } = require('./net');
 const { WifiSim } = require('./wifi');
 const { Runtime } = require('./runtime');
 const { check } = require('./check');
 
 /** Modules this emulator implements (others of the board's list exist on the device but are not emulated). */
-const EMULATED = new Set(['net', 'Storage', 'Wifi']);
+const EMULATED = new Set(['net', 'Storage', 'Wifi', 'crypto', 'TelnetServer']);
 
 class Device {
   /** @param {import('./index').EmulatorOptions} opts */
@@ -86,6 +86,15 @@ class Device {
   moduleKind(name) {
     if (!this.board.modules.includes(name)) return false;
     return EMULATED.has(name) ? 'builtin' : 'unemulated';
+  }
+
+  /**
+   * The telnet console's mode: 'on' from every boot/reset/load (2v29's init sets it, kill clears it) until
+   * TelnetServer.setOptions changes it; always 'off' on a board without TelnetServer (ESP32-C3).
+   * @returns {'on' | 'off'}
+   */
+  telnet() {
+    return this.rt ? this.rt.telnetMode : 'off';
   }
 
   /** E.setBootCode: erase .bootcde and .bootrst, write one of them. @param {string | undefined} code @param {boolean} always */
@@ -172,6 +181,16 @@ class Device {
           /* already flashed */
         } else if (bootFile === '.bootcde') this.setBootCode(code, false);
         else this.flash.write(nameField(bootFile), strBytes(code), 0, 0, 0);
+        // The files the build put next to the bundle (its storage/ folder: the web UI) go to Storage too, as
+        // `make flash` writes them; an unchanged file is not rewritten.
+        const st = o.bundle ? path.join(path.dirname(o.bundle), 'storage') : '';
+        if (st && fs.existsSync(st)) {
+          for (const n of fs.readdirSync(st).sort()) {
+            const data = fs.readFileSync(path.join(st, n));
+            const cur = this.flash.read(nameField(n));
+            if (!cur || !cur.equals(u8(data))) this.flash.write(nameField(n), data, 0, 0, 0);
+          }
+        }
       }
     }
     const errs = this.errors.length;

@@ -90,6 +90,10 @@ class Flash {
     /** @type {number | null} */
     this.fd = null;
     this.img = Buffer.alloc(this.size, 0xff);
+    /** Bytes programmed since start (erasures included): how long a write is, for power-cut tests. */
+    this.programmed = 0;
+    /** An armed power cut: bytes still allowed, the flash's real contents, whether it fired. @type {{ left: number, shadow: Buffer, fired: boolean, done: () => void } | null} */
+    this.cut = null;
     if (this.file) {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       if (fs.existsSync(this.file)) {
@@ -111,9 +115,46 @@ class Flash {
     this.fd = null;
   }
 
-  /** @param {number} from @param {number} to */
+  /**
+   * Program `img[from..to)` into the flash (and its backing file). Every change to the image goes through here,
+   * so this is where a power cut (`cutAfter`) takes effect.
+   * @param {number} from @param {number} to
+   */
   persist(from, to) {
-    if (this.fd !== null && to > from) fs.writeSync(this.fd, u8(this.img), from, to - from, from);
+    if (to <= from) return;
+    this.programmed += to - from;
+    const c = this.cut;
+    if (c) {
+      // Whole 32-bit words reach the flash before the power fails (NOR flash programs by word); the rest of
+      // this write, and every later one, never happens: the image goes back to what the flash holds.
+      const n = c.fired ? 0 : Math.min(to - from, c.left - (c.left % 4));
+      c.left -= n;
+      if (n) this.img.copy(u8(c.shadow), from, from, from + n);
+      if (n < to - from) {
+        c.shadow.copy(u8(this.img), from + n, from + n, to);
+        if (!c.fired) {
+          c.fired = true;
+          c.done();
+        }
+      }
+      to = from + n;
+      if (to <= from) return;
+    }
+    if (this.fd !== null) fs.writeSync(this.fd, u8(this.img), from, to - from, from);
+  }
+
+  /**
+   * Cut the power once `bytes` more bytes have been programmed (rounded down to whole words): that write is
+   * torn, later ones never happen. `done` is called when it fires; the host then reboots (`uncut` first).
+   * @param {number} bytes @param {() => void} done
+   */
+  cutAfter(bytes, done) {
+    this.cut = { left: bytes, shadow: Buffer.from(u8(this.img)), fired: false, done };
+  }
+
+  /** The power is back: writes reach the flash again. */
+  uncut() {
+    this.cut = null;
   }
 
   /** @param {number} addr @returns {Hdr | null} */

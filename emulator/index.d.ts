@@ -56,6 +56,10 @@ export interface BoardProfile {
   rcvWnd: number;
   /** Built-in modules of the real board. */
   modules: string[];
+  /** Addresses of the hardware RNG register (ESP-IDF's WDEV_RND_REG): `peek32` there gives 32 random bits from the OS. */
+  rng: number[];
+  /** Flash address of the Storage area (0x320000): `peek8/16/32` of an address up to 0x10000000 reads Storage at `addr - storageAddr`. */
+  storageAddr: number;
 }
 
 export interface EmulatorOptions {
@@ -77,7 +81,7 @@ export interface EmulatorOptions {
   data?: string;
   /** The radio, or the path of a JSON file with it (or with an array of networks). */
   wifi?: WifiOptions | WifiNetwork[] | string;
-  /** 'esp32' (default), 'esp32c3', 'emulator', or a partial profile. */
+  /** 'esp32' (default), 'esp32c3', 'esp32s3', 'emulator', or a partial profile. */
   board?: string | Partial<BoardProfile>;
   /** Override of the Storage size, bytes. */
   storageSize?: number;
@@ -113,6 +117,10 @@ export interface HostStorage {
   list(): string[];
   getFree(): number;
   stats(): { totalBytes: number; freeBytes: number; fileBytes: number; fileCount: number; trashBytes: number; trashCount: number };
+  /** Bytes programmed into the flash since the emulator started (erasures included). */
+  programmed(): number;
+  /** Cut the power once `bytes` more bytes are programmed (whole 32-bit words reach the flash; that write is torn, later ones never happen); resolves when it fires. Then `reboot()` (the power is back). */
+  cutPowerAfter(bytes: number): Promise<void>;
   /** Path of the image on disk, or null. */
   file: string | null;
 }
@@ -155,6 +163,12 @@ export interface Emulator {
   reset(): Promise<void>;
   /** Wait for the host binds started so far. */
   ready(): Promise<void>;
+  /**
+   * The telnet console's mode as `require("TelnetServer").setOptions({mode})` last set it in this life of the
+   * interpreter: 'on' after every power-on, reset() and load() (2v29's default), always 'off' on a board
+   * without TelnetServer (esp32c3). Recorded only: nothing listens on port 23.
+   */
+  telnet(): 'on' | 'off';
   /** Evaluate code in the sandbox (like the device console). */
   eval(code: string): any;
   /** process.memory() as the firmware would see it (an estimate). */

@@ -43,6 +43,7 @@ async function startEmulator(options) {
     errors: dev.errors,
     async stop() { await dev.stop(); },
     async reboot() {
+      dev.flash.uncut();
       dev.boot('power');
       await dev.net.ready();
     },
@@ -51,6 +52,7 @@ async function startEmulator(options) {
       await dev.net.ready();
     },
     async ready() { await dev.net.ready(); },
+    telnet() { return dev.telnet(); },
     eval(code) {
       return vm.runInContext(code, /** @type {import('./runtime').Runtime} */ (dev.rt).ctx, { filename: 'console' });
     },
@@ -66,6 +68,8 @@ async function startEmulator(options) {
       list: () => dev.flash.list(),
       getFree: () => dev.flash.free(),
       stats: () => dev.flash.stats(),
+      programmed: () => dev.flash.programmed,
+      cutPowerAfter: (bytes) => new Promise((res) => dev.flash.cutAfter(bytes, () => res())),
       file: opts.data ? path.join(opts.data, 'storage.bin') : null,
     },
     wifi: {

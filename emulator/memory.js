@@ -80,6 +80,8 @@ class Memory {
     this.baseline = o.baseline === undefined ? 150 : o.baseline;
     /** Objects of the pristine sandbox (built-ins and the emulator's own), never counted. @type {WeakSet<object>} */
     this.builtin = new WeakSet();
+    /** Buffers that are views of the flash on the device (Storage.readArrayBuffer): a few vars, not their bytes. @type {WeakSet<object>} */
+    this.flashBacked = new WeakSet();
     /** @type {WeakMap<Function, number>} */
     this.codeCache = new WeakMap();
     this.inspectorOk = true;
@@ -221,7 +223,9 @@ class Memory {
       if (!isGlobal) n++;
       const bytes = byteLength(v);
       if (bytes >= 0) {
-        n += Math.ceil(bytes / this.board.blocksize) + (ArrayBuffer.isView(v) ? 2 : 1);
+        const view = ArrayBuffer.isView(v);
+        const buf = view ? /** @type {ArrayBufferView} */ (v).buffer : v;
+        n += (this.flashBacked.has(/** @type {object} */ (buf)) ? 1 : Math.ceil(bytes / this.board.blocksize)) + (view ? 2 : 1);
         continue;
       }
       const isFn = typeof v === 'function';

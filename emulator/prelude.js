@@ -465,6 +465,28 @@
     return W;
   };
 
+  // ---------------------------------------------------------------- crypto (libs/crypto/jswrap_crypto.c; ESP32: SHA256, SHA512, TLS)
+  makers.crypto = function () {
+    var C = {
+      SHA1: function SHA1(message) { return N.sha('SHA1', message); },
+      SHA224: function SHA224(message) { return N.sha('SHA224', message); },
+      SHA256: function SHA256(message) { return N.sha('SHA256', message); },
+      SHA384: function SHA384(message) { return N.sha('SHA384', message); },
+      SHA512: function SHA512(message) { return N.sha('SHA512', message); },
+    };
+    C.PBKDF2 = function PBKDF2(passphrase, salt, options) { return N.pbkdf2(passphrase, salt, options); };
+    C.AES = {
+      encrypt: function encrypt() { N.unemulated('crypto.AES.encrypt'); },
+      decrypt: function decrypt() { N.unemulated('crypto.AES.decrypt'); },
+    };
+    return C;
+  };
+
+  // ---------------------------------------------------------------- TelnetServer (libs/network/telnet/jswrap_telnet.c)
+  makers.TelnetServer = function () {
+    return { setOptions: function setOptions(options) { N.telnet(options); } };
+  };
+
   // ---------------------------------------------------------------- http (Espruino's built-in server)
   makers.http = function () { return N.http(); };
 
@@ -496,6 +518,9 @@
     echo: function echo() {},
     edit: function edit() {},
     getSerial: function getSerial() { return N.info.serial; },
+    peek8: function peek8(addr, count) { return N.peek(addr, count, 1); },
+    peek16: function peek16(addr, count) { return N.peek(addr, count, 2); },
+    peek32: function peek32(addr, count) { return N.peek(addr, count, 4); },
     setBusyIndicator: function setBusyIndicator() {},
     setSleepIndicator: function setSleepIndicator() {},
   };
@@ -512,6 +537,8 @@
     E: E,
     process: process_,
     Uint8Array: Uint8Array,
+    Uint16Array: Uint16Array,
+    Uint32Array: Uint32Array,
     ArrayBuffer: ArrayBuffer,
     JSON: JSON,
     Function: Function,

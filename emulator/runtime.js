@@ -16,6 +16,8 @@ const { storageNatives } = require('./storage');
 const { argBytes, toStr, crc32, espJSON, latin1Into, WIDE } = require('./convert');
 const { Memory, strVars } = require('./memory');
 const { WifiError } = require('./wifi');
+const { EspError } = require('./flash');
+const services = require('./services');
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, 'prelude.js'), 'utf8');
 
@@ -50,6 +52,14 @@ class Runtime {
     this.memCache = null;
     /** @type {NodeJS.Timeout | null} */
     this.memTimer = null;
+    /**
+     * TelnetServer's mode: jswrap_telnet_init sets it on at every start of the interpreter (power-on, reset(),
+     * load()); setOptions changes it for this life only. No board without the module has a telnet console.
+     * @type {'on' | 'off'}
+     */
+    this.telnetMode = dev.board.modules.includes('TelnetServer') ? 'on' : 'off';
+    /** @type {import('./services').ChipMemory | null} */
+    this.hwMem = null;
     const fn = vm.runInContext(PRELUDE, this.ctx, { filename: 'espruino:prelude' });
     this.N = this.natives();
     this.P = fn.call(this.global, this.N);
@@ -223,7 +233,7 @@ class Runtime {
     const net = dev.net;
     const loop = this.loop;
     const P = () => this.P;
-    return Object.assign(storageNatives(dev.flash, P), {
+    return Object.assign(storageNatives(dev.flash, P, (/** @type {ArrayBuffer} */ b) => this.memory.flashBacked.add(b)), {
       info: { version: '2v29', env: JSON.stringify(dev.env()), serial: dev.serial },
       /** @param {string} s */
       out: (s) => dev.print(s),
@@ -311,7 +321,57 @@ class Runtime {
       http: () => {
         throw this.P.mkErr('Error', 'Module "http" is built into the board but not emulated');
       },
+      /** @param {string} what */
+      unemulated: (what) => {
+        throw this.P.mkErr('Error', what + ' is built into the board but not emulated');
+      },
+      /** crypto.SHA1…SHA512: an ArrayBuffer of the digest, undefined for an undefined message. @param {string} which @param {unknown} m */
+      sha: (which, m) => this.guard(() => this.arrayBuffer(services.sha(which, m))),
+      /** @param {unknown} pass @param {unknown} salt @param {unknown} opts */
+      pbkdf2: (pass, salt, opts) => this.guard(() => this.arrayBuffer(services.pbkdf2(pass, salt, opts, {
+        print: (s) => dev.print(s),
+        maxBytes: dev.board.vars * dev.board.blocksize,
+      }))),
+      /** peek8/16/32(addr, count): a number, or a Uint8/16/32Array when count > 1. @param {unknown} addr @param {unknown} count @param {number} size */
+      peek: (addr, count, size) => {
+        const n = services.espInt(count);
+        if (n > 1 && n * size > dev.board.vars * dev.board.blocksize) return undefined; // no room for the array
+        const items = this.hw.peek(addr, count, size);
+        if (n <= 1) return items[0];
+        const T = size === 1 ? this.P.Uint8Array : size === 2 ? this.P.Uint16Array : this.P.Uint32Array;
+        const arr = new T(items.length);
+        for (let i = 0; i < items.length; i++) arr[i] = items[i];
+        return arr;
+      },
+      /** TelnetServer.setOptions. @param {unknown} opts */
+      telnet: (opts) => {
+        this.telnetMode = this.guard(() => services.telnetOptions(opts, this.telnetMode));
+      },
     });
+  }
+
+  /** The hardware peek reads (RNG register, memory-mapped Storage). */
+  get hw() {
+    if (!this.hwMem) this.hwMem = new services.ChipMemory(this.dev.board, this.dev.flash);
+    return this.hwMem;
+  }
+
+  /** Run `f`; an exception Espruino would throw becomes the sandbox's error. @template T @param {() => T} f @returns {T} */
+  guard(f) {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof EspError) throw this.P.mkErr(e.espType, e.message);
+      throw e;
+    }
+  }
+
+  /** Bytes as an ArrayBuffer of the sandbox (null → undefined). @param {Buffer | null} b */
+  arrayBuffer(b) {
+    if (!b) return undefined;
+    const u = new this.P.Uint8Array(b.length);
+    u.set(b);
+    return u.buffer;
   }
 
   /** Stop this life: `E.on('kill')` handlers, then no timer, event or socket survives. */

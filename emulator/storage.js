@@ -17,8 +17,10 @@ const { argBytes, espJSON, liberalParse, tag } = require('./convert');
 /**
  * @param {import('./flash').Flash} flash
  * @param {() => any} P   the prelude's handles (mkErr, Uint8Array, JSON…) of the running sandbox
+ * @param {(b: ArrayBuffer) => void} [mapped]   told of each buffer `readArrayBuffer` returns: on the device a view
+ *   of the flash, not RAM (memory.js prices it so)
  */
-function storageNatives(flash, P) {
+function storageNatives(flash, P, mapped) {
   const CHUNK = Math.min(flash.pageSize, 4096) - HDR;
 
   /** @param {() => any} f */
@@ -70,6 +72,7 @@ function storageNatives(flash, P) {
       if (!b) return undefined;
       const u = new (P().Uint8Array)(b.length);
       u.set(b);
+      if (mapped) mapped(u.buffer);
       return u;
     },
     /** @param {unknown} name @param {boolean} noExceptions */
