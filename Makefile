@@ -23,9 +23,9 @@ typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.node.json
 	npx tsc -p emulator/tsconfig.json
 
-# System tools the end-to-end tests use (curl as a real client), installed when missing.
+# System tools the end-to-end tests use (curl as a real client, Debian's Chromium for the browser tests), installed when missing.
 sysdeps:
-	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)
+	@command -v curl >/dev/null && command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq curl chromium)
 
 unit: $(NPM_STAMP) sysdeps
 	npx jest $(JEST_ARGS)

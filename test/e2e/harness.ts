@@ -15,13 +15,13 @@ export const ROOT = path.resolve(__dirname, "../..");
  * firmware/main.ts's wiring with test/fixtures/e2e/board.ts: the emulator
  * board with deadlines short enough to wait for.
  */
-export function buildBundle(name: string, entry = "test/fixtures/e2e/main.ts"): string {
+export function buildBundle(name: string, entry = "test/fixtures/e2e/main.ts", board = "emulator"): string {
   const out = path.join(ROOT, "build", "e2e-" + name);
-  execFileSync(process.execPath, ["tools/build.mjs", "--board", "emulator", "--entry", entry, "--out", out + "/dist", "--build", out + "/build", "--quiet"], {
+  execFileSync(process.execPath, ["tools/build.mjs", "--board", board, "--entry", entry, "--out", out + "/dist", "--build", out + "/build", "--quiet"], {
     cwd: ROOT,
     stdio: "pipe",
   });
-  return path.join(out, "dist", "emulator", "app.js");
+  return path.join(out, "dist", board, "app.js");
 }
 
 export const NETWORKS = [

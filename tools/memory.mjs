@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * Memory of a firmware bundle in the emulator, held to a board's JsVars:
+ * `process.memory()` after boot from Storage, and the peak during a page load
+ * (the UI's files, then what the UI asks for when it opens, signed in, as many
+ * requests at once as the board has slots). Runs in its own process: the
+ * emulator's estimate reads closure scopes through the V8 inspector, which a
+ * test runner's sandbox hides.
+ *
+ *   node tools/memory.mjs --bundle dist/esp32c3/app.js --board esp32c3 [--slots 3] [--json]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { startEmulator } = require('../emulator');
+
+const PASSWORD = 'memory-probe';
+const PAGE = ['/', '/app.css', '/app.js', '/api/status', '/api/schema', '/api/config'];
+
+/** { boot: process.memory() after boot, peak: most vars used during the page load, statuses } */
+export async function measure({ bundle, board, slots }) {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'espweb-mem-'));
+  const emu = await startEmulator({ bundle, port: 0, board, data, memoryTtl: 0, quiet: true });
+  try {
+    const boot = emu.memory();
+    const base = emu.url;
+    const r = await fetch(base + '/api/password', { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ password: PASSWORD }) });
+    if (r.status !== 200) throw new Error('setting the password failed: ' + r.status);
+    await r.text();
+    const authz = 'Basic ' + Buffer.from('admin:' + PASSWORD).toString('base64');
+    let peak = emu.memory().usage;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, emu.memory().usage);
+        await new Promise((res) => setTimeout(res, 1));
+      }
+    })();
+    const statuses = [];
+    for (let i = 0; i < PAGE.length; i += slots) {
+      await Promise.all(
+        PAGE.slice(i, i + slots).map(async (p) => {
+          const res = await fetch(base + p, { headers: { authorization: authz, connection: 'close' } });
+          await res.arrayBuffer();
+          statuses.push(res.status);
+        }),
+      );
+    }
+    sampling = false;
+    await sampler;
+    peak = Math.max(peak, emu.memory().usage);
+    return { boot, peak, statuses, errors: emu.errors.slice() };
+  } finally {
+    await emu.stop();
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const a = process.argv.slice(2);
+  const opt = (k, d) => (a.indexOf(k) >= 0 ? a[a.indexOf(k) + 1] : d);
+  const bundle = opt('--bundle');
+  const board = opt('--board', 'esp32');
+  if (!bundle) {
+    process.stderr.write('usage: node tools/memory.mjs --bundle FILE --board esp32|esp32c3 [--slots N] [--json]\n');
+    process.exit(2);
+  }
+  const m = await measure({ bundle: path.resolve(bundle), board, slots: Number(opt('--slots', board === 'esp32c3' ? 3 : 6)) });
+  if (a.indexOf('--json') >= 0) process.stdout.write(JSON.stringify(m) + '\n');
+  else
+    process.stdout.write(
+      board + ': after boot ' + m.boot.usage + ' of ' + m.boot.total + ' vars used (' + m.boot.free + ' free); peak of a page load ' + m.peak + ' (' + (m.boot.total - m.peak) + ' free)\n',
+    );
+}
+
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
+  main().catch((e) => {
+    process.stderr.write('memory: ' + (e && e.message ? e.message : e) + '\n');
+    process.exit(1);
+  });
+}
