@@ -74,7 +74,13 @@ function status(app: App, full: boolean): string {
   const w = app.hal.wifi ? app.hal.wifi.status() : null;
   const k = app.mgr.codes;
   const wifi = w
-    ? { mode: w.sta === "connected" ? (w.apIp !== "0.0.0.0" ? "ap+sta" : "sta") : w.apIp !== "0.0.0.0" ? "ap" : "off", station: w.sta, ssid: w.ssid, ip: w.ip, apIp: w.apIp }
+    ? {
+        mode: w.sta === "connected" ? (w.apIp !== "0.0.0.0" ? "ap+sta" : "sta") : w.apIp !== "0.0.0.0" ? "ap" : "off",
+        station: w.sta,
+        ssid: w.sta === "connected" ? w.ssid : "",
+        ip: w.sta === "connected" ? w.ip : "",
+        apIp: w.apIp !== "0.0.0.0" ? w.apIp : "",
+      }
     : { mode: "off" };
   return (
     a + ',"uptime":' + Math.floor((app.hal.clock.now() - app.t0) / 1000) +
@@ -301,7 +307,10 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   if (!isSet) {
     if (path !== "/api/schema" && path !== "/api/password") return fail(c, 403, "set an admin password first (POST /api/password)");
   } else if (!signed && path !== "/api/login") {
-    return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", 'WWW-Authenticate: Basic realm="espweb"\r\n');
+    // A Basic challenge makes a browser open its own password dialog over the UI (and hangs a headless one):
+    // browsers (they send Sec-Fetch-Mode) are told to sign in with the page's form instead.
+    const scheme = httpHeader(hm, "sec-fetch-mode") !== null ? "Cookie" : "Basic";
+    return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", "WWW-Authenticate: " + scheme + ' realm="espweb"\r\n');
   }
   if (path === "/api/schema") return ok(c, schemaJson());
   if (path === "/api/wifi/scan") return scan(app, c);

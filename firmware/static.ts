@@ -46,7 +46,9 @@ export function uiFile(files: UiFile[], path: string): UiFile | null {
 
 /** Answer a GET/HEAD for UI file `f`: 304 when the client has it, else the gzipped bytes from flash; 503 if the file is missing from Storage. */
 export function serveFile(c: Conn, hm: HttpMsg, st: Storage | undefined, f: UiFile): void {
-  const cache = "ETag: " + f.etag + "\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\n";
+  // no-cache: the names are not versioned, so a browser revalidates (a 304) instead of keeping a stale copy.
+  // The page may not be framed by another site (its buttons reboot and erase the board), nor its files sniffed.
+  const cache = "ETag: " + f.etag + "\r\nCache-Control: no-cache\r\nVary: Accept-Encoding\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n";
   const inm = httpHeader(hm, "if-none-match");
   if (inm !== null && matches(inm, f.etag)) {
     httpReply(c, 304, cache, "");

@@ -150,6 +150,13 @@ describe("signed out, once a password is set", () => {
     expect(r.json.error).toMatch(/credentials/);
   });
 
+  test("a 401 challenges scripts with Basic, and browsers (Sec-Fetch-Mode) with the page's own sign-in, never the browser's dialog", () => {
+    const { sim } = boot();
+    setup(sim);
+    expect(req(sim, "GET", "/api/config").headers["www-authenticate"]).toBe('Basic realm="espweb"');
+    expect(req(sim, "GET", "/api/config", { headers: { "Sec-Fetch-Mode": "cors" } }).headers["www-authenticate"]).toBe('Cookie realm="espweb"');
+  });
+
   test("HTTP Basic with user admin works for scripts", () => {
     const { sim } = boot();
     setup(sim);
@@ -489,5 +496,53 @@ describe("the deferred Wi-Fi scan", () => {
     sim.advance(sim.wifi.scanMs);
     const r = parseResponses(a.received).resps[0];
     expect([r.status, JSON.parse(r.body).error]).toEqual([503, "the scan failed: radio off"]);
+  });
+});
+
+describe("the UI's files", () => {
+  const gz = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4]);
+  const UI = [{ path: "/", file: "ui.index.html", type: "text/html; charset=utf-8", etag: '"0123456789abcdef"', size: gz.length, raw: 40 }];
+  function withUi(write = true) {
+    const sim = new Sim();
+    if (write) sim.storage.write("ui.index.html", new Uint8Array(gz), 0, gz.length);
+    startApp(sim, board, 80, UI);
+    sim.run();
+    return sim;
+  }
+
+  test("are served from flash gzipped, with a strong ETag, no-cache, nosniff and no framing; public before and after sign-in", () => {
+    const sim = withUi();
+    for (const p of ["/", "/index.html"]) {
+      const r = req(sim, "GET", p);
+      expect(r.status).toBe(200);
+      expect(Buffer.from(r.body, "latin1")).toEqual(gz);
+      expect(r.headers).toMatchObject({ "content-type": "text/html; charset=utf-8", "content-encoding": "gzip", etag: '"0123456789abcdef"', "cache-control": "no-cache", "x-frame-options": "DENY", "x-content-type-options": "nosniff" });
+    }
+    setup(sim);
+    expect(req(sim, "GET", "/").status).toBe(200);
+  });
+
+  test("If-None-Match with the ETag (or *, or a weak form of it) is a 304 without a body; another ETag gets the file", () => {
+    const sim = withUi();
+    for (const inm of ['"0123456789abcdef"', '"x", "0123456789abcdef"', "*", 'W/"0123456789abcdef"']) {
+      const r = req(sim, "GET", "/", { headers: { "If-None-Match": inm } });
+      expect([inm, r.status, r.body]).toEqual([inm, 304, ""]);
+      expect(r.headers.etag).toBe('"0123456789abcdef"');
+    }
+    expect(req(sim, "GET", "/", { headers: { "If-None-Match": '"other"' } }).status).toBe(200);
+  });
+
+  test("HEAD gets the headers alone; other methods 405; a file missing from flash is a 503 that says to flash again", () => {
+    const sim = withUi();
+    const cl = sim.connect(80);
+    cl.send("HEAD / HTTP/1.1\r\nHost: d\r\n\r\n");
+    sim.run();
+    const h = parseResponses(cl.received, [true]).resps[0];
+    expect([h.status, h.headers["content-length"], h.body]).toEqual([200, String(gz.length), ""]);
+    const p = req(sim, "POST", "/", { body: {} });
+    expect([p.status, p.headers.allow]).toEqual([405, "GET, HEAD"]);
+    const gone = req(withUi(false), "GET", "/");
+    expect(gone.status).toBe(503);
+    expect(gone.body).toMatch(/not in this board's flash.*make flash/);
   });
 });
