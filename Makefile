@@ -5,7 +5,7 @@ NPM_STAMP := node_modules/.stamp-install
 
 
 .PHONY: sysdeps
-.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench bench-device emulator clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench bench-device emulator memory clean
 
 all: test
 
@@ -81,6 +81,12 @@ bench: $(NPM_STAMP)
 bench-device: $(NPM_STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	node tools/bench/device.mjs --espruino "$(ESPRUINO)"
+
+## memory: process.memory() of the esp32 and esp32c3 firmware in the emulator, after boot and at a page load's peak.
+memory: $(NPM_STAMP)
+	node tools/build.mjs --board esp32 --board esp32c3
+	node tools/memory.mjs --bundle dist/esp32/app.js --board esp32
+	node tools/memory.mjs --bundle dist/esp32c3/app.js --board esp32c3
 
 ## emulator: type-check the emulator's plain JavaScript (no build step: `node emulator/cli.js` runs as is).
 emulator: $(NPM_STAMP)
