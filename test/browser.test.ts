@@ -202,10 +202,30 @@ describe("the configuration UI in Chromium", () => {
     const put = await p.evaluate(async () => (await fetch("/api/config", { method: "PUT", headers: { "content-type": "application/json" }, body: '{"name":"pwned"}' })).status);
     expect(put).toBe(401);
     await other.close();
+  }, 60000);
 
-    await signIn();
-    await go("Settings");
-    expect(await page.getByLabel("Device name").inputValue()).toBe("greenhouse");
+  test("with the keyboard alone: sign in, reach a section through the navigation, save a setting", async () => {
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    // The password field has the focus: type, Enter.
+    await page.keyboard.type(PW);
+    await page.keyboard.press("Enter");
+    await page.getByRole("navigation").waitFor();
+    const focused = () => page.evaluate(() => (document.activeElement ? (document.activeElement.textContent || "").trim() : ""));
+    await page.keyboard.press("Shift+Tab"); // to the top of the page
+    let hops = 0;
+    while ((await focused()) !== "Settings" && hops++ < 20) await page.keyboard.press("Tab");
+    expect(await focused()).toBe("Settings");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 2, name: "Settings" }).waitFor();
+    await page.getByLabel("Device name").waitFor();
+    hops = 0;
+    while ((await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.id || "")) !== (await page.getByLabel("Device name").getAttribute("id")) && hops++ < 20) await page.keyboard.press("Tab");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("keyboard-only");
+    await page.keyboard.press("Enter"); // Enter in a field submits its form
+    await page.getByText(/Saved 1 setting/).waitFor();
+    expect(await page.getByLabel("Device name").inputValue()).toBe("keyboard-only");
   }, 60000);
 
   test("a cold page load transfers the gzipped files; a warm one gets 304s", async () => {

@@ -153,7 +153,7 @@
    * `.retry` (Retry-After, s). A 401 (except from the sign-in itself) shows the
    * sign-in screen.
    */
-  async function api(path, method, body, wait) {
+  async function api(path, method, body, wait, tries) {
     const o = { method: method || 'GET', credentials: 'same-origin', headers: { Accept: 'application/json' } };
     if (body != null) {
       o.headers['Content-Type'] = 'application/json';
@@ -173,6 +173,12 @@
       if (!r) throw Object.assign(new Error('The device is not answering. Is this phone or computer still on its network?'), { status: 0 });
     }
     if (r.ok) return d;
+    // Every connection slot of the board busy (the runtime's own plain-text 503, sent before the request was
+    // read: nothing happened): a small board has 3 slots and a browser opens up to 6 connections. Try again.
+    if (r.status == 503 && !/json/.test(r.headers.get('Content-Type') || '') && (tries || 0) < 3) {
+      await new Promise((res) => setTimeout(res, 1000 * (+r.headers.get('Retry-After') || 1)));
+      return api(path, method, body, wait, (tries || 0) + 1);
+    }
     const e = new Error(d.error || (d.errors ? 'Some fields need attention.' : 'The device answered ' + r.status + '.'));
     e.status = r.status;
     e.errors = d.errors;
