@@ -68,6 +68,21 @@ async function go(section: string) {
   await page.getByRole("heading", { level: 2, name: section, exact: true }).waitFor();
 }
 
+/** The Settings page shows these values (by field label). */
+async function settingsAre(want: { [label: string]: string }) {
+  await go("Settings");
+  const got: { [label: string]: string } = {};
+  for (const l of Object.keys(want)) got[l] = await page.getByLabel(l, { exact: true }).inputValue();
+  expect(got).toEqual(want);
+}
+
+/** On the first-run screen: the password and its confirmation, then the button. */
+async function setPassword(pw: string) {
+  await page.getByLabel("Password", { exact: true }).fill(pw);
+  await page.getByLabel("Confirm password").fill(pw);
+  await page.getByRole("button", { name: "Set password" }).click();
+}
+
 async function signIn(p: Page = page) {
   await p.getByRole("heading", { name: "Sign in" }).waitFor();
   await p.getByLabel("Admin password").fill(PW);
@@ -80,13 +95,9 @@ describe("the configuration UI in Chromium", () => {
     await page.goto(emu.url + "/");
     await page.getByRole("heading", { name: /set an admin password/ }).waitFor();
     await shoot("first-run");
-    await page.getByLabel("Password", { exact: true }).fill("short");
-    await page.getByLabel("Confirm password").fill("short");
-    await page.getByRole("button", { name: "Set password" }).click();
+    await setPassword("short");
     await page.getByText("Use at least 8 characters.").waitFor();
-    await page.getByLabel("Password", { exact: true }).fill(PW);
-    await page.getByLabel("Confirm password").fill(PW);
-    await page.getByRole("button", { name: "Set password" }).click();
+    await setPassword(PW);
     await page.getByRole("heading", { level: 2, name: "Status" }).waitFor();
     await page.getByText("Errors since boot").waitFor();
     await shoot("status");
@@ -138,10 +149,7 @@ describe("the configuration UI in Chromium", () => {
     await emu.reboot();
     await page.reload();
     await signIn(); // sessions live in RAM: a power cycle signs everyone out
-    await go("Settings");
-    expect(await page.getByLabel("Device name").inputValue()).toBe("greenhouse");
-    expect(await page.getByLabel("Measurement interval (s)").inputValue()).toBe("300");
-    expect(await page.getByLabel("Units").inputValue()).toBe("imperial");
+    await settingsAre({ "Device name": "greenhouse", "Measurement interval (s)": "300", Units: "imperial" });
   }, 60000);
 
   test("export, factory reset, set up again, import: the settings are back", async () => {
@@ -159,19 +167,14 @@ describe("the configuration UI in Chromium", () => {
     await shoot("system-reset-dialog");
     await page.getByRole("button", { name: "Erase and restart" }).click();
     await page.getByRole("heading", { name: /set an admin password/ }).waitFor({ timeout: 30000 });
-    await page.getByLabel("Password", { exact: true }).fill(PW);
-    await page.getByLabel("Confirm password").fill(PW);
-    await page.getByRole("button", { name: "Set password" }).click();
-    await go("Settings");
-    expect(await page.getByLabel("Device name").inputValue()).toBe("espweb");
+    await setPassword(PW);
+    await settingsAre({ "Device name": "espweb" });
 
     await go("System");
     await page.getByLabel("Settings file").setInputFiles(file);
     await page.getByRole("button", { name: "Import" }).click();
     await page.getByText("Settings imported.").waitFor();
-    await go("Settings");
-    expect(await page.getByLabel("Device name").inputValue()).toBe("greenhouse");
-    expect(await page.getByLabel("Network name (SSID)").inputValue()).toBe("home");
+    await settingsAre({ "Device name": "greenhouse", "Network name (SSID)": "home" });
   }, 90000);
 
   test("the security and update pages", async () => {
@@ -211,7 +214,7 @@ describe("the configuration UI in Chromium", () => {
     await page.keyboard.type(PW);
     await page.keyboard.press("Enter");
     await page.getByRole("navigation").waitFor();
-    const focused = () => page.evaluate(() => (document.activeElement ? (document.activeElement.textContent || "").trim() : ""));
+    const focused = () => page.evaluate<string>('document.activeElement ? (document.activeElement.textContent || "").trim() : ""');
     await page.keyboard.press("Shift+Tab"); // to the top of the page
     let hops = 0;
     while ((await focused()) !== "Settings" && hops++ < 20) await page.keyboard.press("Tab");
@@ -220,7 +223,8 @@ describe("the configuration UI in Chromium", () => {
     await page.getByRole("heading", { level: 2, name: "Settings" }).waitFor();
     await page.getByLabel("Device name").waitFor();
     hops = 0;
-    while ((await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.id || "")) !== (await page.getByLabel("Device name").getAttribute("id")) && hops++ < 20) await page.keyboard.press("Tab");
+    const nameId = await page.getByLabel("Device name").getAttribute("id");
+    while ((await page.evaluate<string>('document.activeElement ? document.activeElement.id : ""')) !== nameId && hops++ < 20) await page.keyboard.press("Tab");
     await page.keyboard.press("Control+A");
     await page.keyboard.type("keyboard-only");
     await page.keyboard.press("Enter"); // Enter in a field submits its form

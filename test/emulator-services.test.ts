@@ -5,30 +5,9 @@
  * 6106910b8) and to published test vectors.
  */
 import * as crypto from 'crypto';
-import { startEmulator, Emulator, EmulatorOptions } from '../emulator';
+import { Emulator } from '../emulator';
+import { start, until } from './e2e/emulators';
 
-const running: Emulator[] = [];
-
-async function start(o: EmulatorOptions): Promise<Emulator> {
-  const e = await startEmulator(Object.assign({ quiet: true }, o));
-  running.push(e);
-  return e;
-}
-
-afterEach(async () => {
-  while (running.length) await (running.pop() as Emulator).stop();
-});
-
-/** Resolves once `cond()` is truthy (polling); fails after `ms`. */
-async function until<T>(cond: () => T, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met: ' + cond.toString());
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Hex of the bytes of an expression that yields an ArrayBuffer in the device. */
 const hex = (e: Emulator, expr: string): string => e.eval('var _r = ' + expr + '; _r === undefined ? "undefined" : E.toString(new Uint8Array(_r))')

@@ -9,32 +9,11 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { startEmulator, Emulator, EmulatorOptions } from '../emulator';
+import { startEmulator } from '../emulator';
+import { start, until } from './e2e/emulators';
 
 const FIX = path.join(__dirname, 'fixtures', 'emulator');
 const fixture = (name: string) => path.join(FIX, name);
-const running: Emulator[] = [];
-
-async function start(o: EmulatorOptions): Promise<Emulator> {
-  const e = await startEmulator(Object.assign({ quiet: true }, o));
-  running.push(e);
-  return e;
-}
-
-afterEach(async () => {
-  while (running.length) await (running.pop() as Emulator).stop();
-});
-
-/** Resolves once `cond()` is truthy (polling); fails after `ms`. */
-async function until<T>(cond: () => T, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met: ' + cond.toString());
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Send `data` (optionally half-closing) and collect the reply until the server closes. */
 function exchange(port: number, data: string, halfClose = false): Promise<{ text: string; ended: boolean }> {
@@ -310,7 +289,6 @@ describe('Storage', () => {
     try {
       const e1 = await start({ code: 'require("Storage").write("kept", "across restarts");', data });
       await e1.stop();
-      running.pop();
       const e2 = await start({ data });
       expect(e2.eval('require("Storage").read("kept")')).toBe('across restarts');
       expect(e2.storage.readString('.bootcde')).toContain('across restarts');

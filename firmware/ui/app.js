@@ -623,33 +623,24 @@
       card('Factory reset', p('Erase every setting and the admin password. The device restarts as new, with its own access point.'),
         h('div', { className: 'row' }, h('button', { type: 'button', className: 'danger', onclick: reset }, 'Factory reset…'))));
   }
-  async function reboot() {
-    if (!(await ask('Reboot the device?', 'It is unreachable for a few seconds.', 'Reboot'))) return;
+  /** Reboot or factory reset: confirm, ask the device, wait until it answers again, and say how it came back. */
+  async function restart(route, q, body, yes, danger, doing, backNote, lost, always) {
+    if (!(await ask(q, body, yes, danger))) return;
     try {
-      await api('/api/reboot', 'POST', {});
+      await api(route, 'POST', {});
     } catch (e) {
       return say(e.message, 'bad');
     }
-    const s = await back('Rebooting');
-    if (s) {
-      say('The device is back.', 'ok');
-      if (!s.signedIn || !s.passwordSet) show(s);
-    } else say('The device has not answered for 90 s. It may have joined another network.', 'bad');
+    const s = await back(doing);
+    if (!s) return say(lost, 'bad');
+    say(backNote, 'ok');
+    if (always || !s.signedIn || !s.passwordSet) show(s);
   }
-  async function reset() {
-    if (!(await ask('Erase everything?', 'Every setting and the admin password are erased, and the device restarts. This cannot be undone.', 'Erase and restart', true))) return;
-    try {
-      await api('/api/factory-reset', 'POST', {});
-    } catch (e) {
-      return say(e.message, 'bad');
-    }
-    const s = await back('Erasing and restarting');
-    if (s) {
-      say('The device is back, as new.', 'ok');
-      show(s);
-    }
-    else say('The device has not answered for 90 s. It now runs its own access point: join it and open this page again.', 'bad');
-  }
+  const reboot = () => restart('/api/reboot', 'Reboot the device?', 'It is unreachable for a few seconds.', 'Reboot', false, 'Rebooting',
+    'The device is back.', 'The device has not answered for 90 s. It may have joined another network.');
+  const reset = () => restart('/api/factory-reset', 'Erase everything?', 'Every setting and the admin password are erased, and the device restarts. This cannot be undone.',
+    'Erase and restart', true, 'Erasing and restarting', 'The device is back, as new.',
+    'The device has not answered for 90 s. It now runs its own access point: join it and open this page again.', true);
   /** After a restart was asked for: wait until /api/status answers again from the restarted device; its body, or null after 90 s. */
   async function back(what) {
     clearInterval(timer);
