@@ -66,6 +66,20 @@ export interface Net {
   connect(host: string, port: number, h: SockHandler): Sock | null;
 }
 
+/** A bound UDP socket. */
+export interface UdpSock {
+  /** Send `data[off..off+len)` as one datagram to `addr`:`port`; false if it could not be queued. Datagrams over 528 bytes are truncated on ESP32: keep them smaller. */
+  send(data: Uint8Array, off: number, len: number, addr: string, port: number): boolean;
+  /** Unbind; no callbacks after this call. */
+  close(): void;
+}
+
+/** UDP (datagrams: unreliable, unordered, possibly duplicated). */
+export interface Udp {
+  /** Bind `port` on every interface; `recv` gets each datagram (a view valid until it returns) and its sender. Null if the port cannot be bound. */
+  bind(port: number, recv: (data: Uint8Array, addr: string, port: number) => void): UdpSock | null;
+}
+
 /** Monotonic time and one-shot timers. */
 export interface Clock {
   /** Milliseconds since an arbitrary origin; never goes backwards. */
@@ -148,7 +162,7 @@ export interface Sys {
   netConsole(on: boolean): boolean;
 }
 
-/** Everything the core and the firmware may use of a platform. `storage`, `wifi`, `crypto`, `random` and `sys` may be absent. */
+/** Everything the core and the firmware may use of a platform. `storage`, `wifi`, `udp`, `crypto`, `random` and `sys` may be absent. */
 export interface Hal {
   net: Net;
   clock: Clock;
@@ -156,6 +170,7 @@ export interface Hal {
   mem: Mem;
   storage?: Storage;
   wifi?: Wifi;
+  udp?: Udp;
   crypto?: Crypto;
   /** `n` unpredictable bytes (the chip's hardware RNG on boards, the OS's on the emulator; seeded in the simulator): for session tokens and salts, never Math.random. */
   random?(n: number): Uint8Array;
