@@ -14,7 +14,7 @@
  * firmware actually keeps of the core) are shown too, from the source map.
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
@@ -27,6 +27,9 @@ const esbuild = require('esbuild');
 /** Budget of the runtime core (src/ + hal/espruino.ts), minified bytes. */
 export const CORE_BUDGET = 20 * 1024;
 
+/** Optional protocols on the same manager (DESIGN.md, "Budgets"): each its own line and budget, not counted in the core, absent from a bundle that does not use it. */
+export const PROTOCOLS = { 'src/dns.ts': 2048 };
+
 /** The TypeScript files of the core: src/**.ts and hal/espruino.ts (no .d.ts, no tests). */
 export function coreFiles() {
   const out = [];
@@ -35,7 +38,7 @@ export function coreFiles() {
     for (const f of readdirSync(d).sort()) {
       const p = join(d, f);
       if (statSync(p).isDirectory()) walkDir(p);
-      else if (f.endsWith('.ts') && !f.endsWith('.d.ts')) out.push(p);
+      else if (f.endsWith('.ts') && !f.endsWith('.d.ts') && !(relative(ROOT, p).split('\\').join('/') in PROTOCOLS)) out.push(p);
     }
   };
   walkDir(join(ROOT, 'src'));
@@ -59,9 +62,8 @@ function exportNames(js) {
   return names;
 }
 
-/** Minified size of the core: { bytes, files, bySource: { repo-relative source: bytes } }. */
-export async function coreSize(buildDir = join(ROOT, 'build')) {
-  const files = coreFiles();
+/** Minified size of the core (or of `files`, probed as `tag`): { bytes, files, bySource: { repo-relative source: bytes } }. Nothing is tree-shaken. */
+export async function coreSize(buildDir = join(ROOT, 'build'), files = coreFiles(), tag = 'core') {
   if (!files.length) return { bytes: 0, files, bySource: {}, overhead: 0 };
   const es5Dir = join(buildDir, 'size', 'es5');
   compile(files, es5Dir);
@@ -72,12 +74,12 @@ export async function coreSize(buildDir = join(ROOT, 'build')) {
     if (names.length) lines.push('export { ' + names.map((n) => n + ' as m' + i + '_' + n).join(', ') + ' } from ' + JSON.stringify('./' + relative(join(buildDir, 'size'), js).split('\\').join('/')) + ';');
     else lines.push('import ' + JSON.stringify('./' + relative(join(buildDir, 'size'), js).split('\\').join('/')) + ';');
   });
-  const entry = join(buildDir, 'size', 'core.js');
+  const entry = join(buildDir, 'size', tag + '.js');
   mkdirSync(dirname(entry), { recursive: true });
   writeFileSync(entry, lines.join('\n') + '\n');
-  const b = await bundle({ entryJs: entry, es5Dir, outFile: join(buildDir, 'size', 'core.min.js'), format: 'esm' });
-  const m = await minify(b.code, b.map, { module: true, fileName: 'core.min.js' });
-  writeFileSync(join(buildDir, 'size', 'core.min.js'), m.code);
+  const b = await bundle({ entryJs: entry, es5Dir, outFile: join(buildDir, 'size', tag + '.min.js'), format: 'esm' });
+  const m = await minify(b.code, b.map, { module: true, fileName: tag + '.min.js' });
+  writeFileSync(join(buildDir, 'size', tag + '.min.js'), m.code);
   const ast = acorn.parse(m.code, { ecmaVersion: 'latest', sourceType: 'module' });
   let overhead = 0;
   for (const st of ast.body) {
@@ -143,6 +145,12 @@ async function main(argv) {
   const rows = [];
   const core = await coreSize(buildDir);
   rows.push({ what: 'core (src/ + hal/espruino.ts, ' + core.files.length + ' files)', bytes: core.bytes, budget: CORE_BUDGET });
+  for (const f of Object.keys(PROTOCOLS)) {
+    if (!existsSync(join(ROOT, f))) continue;
+    // The protocol alone: what it imports from the core is the core's (counted there).
+    const own = await coreSize(buildDir, [join(ROOT, f)], basename(f, '.ts'));
+    rows.push({ what: 'protocol ' + f, bytes: own.bySource[f] || own.bytes, budget: PROTOCOLS[f] });
+  }
   // What the core pulls in (e.g. hal/radio-sim.ts through hal/espruino.ts) counts as core in a bundle too.
   const coreSources = Object.keys(core.bySource || {}).filter((k) => k !== '(glue)');
   if (!coreOnly) {
