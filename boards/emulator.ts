@@ -16,6 +16,7 @@ export const board: Board = {
   jsvars: 16383,
   limits: limits({ slots: 8, rxSize: 2048, txSize: 2048 }),
   httpPort: 8080,
+  apsta: true,
   radio: 'esp32',
   storage: { size: 224 * 4096 },
   rngReg: 0x60035144, // the ESP32's WDEV_RND_REG: the emulator answers peek32 there from the OS's random source

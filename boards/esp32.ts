@@ -14,6 +14,7 @@ export const board: Board = {
   jsvars: 16383,
   limits: limits({ slots: 6, rxSize: 2048, txSize: 2048 }),
   httpPort: 80,
+  apsta: true,
   radio: 'esp32',
   storage: { size: 224 * 4096 },
   rngReg: 0x60035144, // WDEV_RND_REG (ESP-IDF soc/esp32/include/soc/wdev_reg.h; 0x3ff75144 on the DPORT bus is the same register)

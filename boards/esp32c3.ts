@@ -17,6 +17,7 @@ export const board: Board = {
   jsvars: 4095,
   limits: limits({ slots: 3, rxSize: 1024, txSize: 1024 }),
   httpPort: 80,
+  apsta: false, // 2v29's C3 build cannot run the access point and a station at once (ESPRUINO.md),
   radio: 'esp32',
   storage: { size: 224 * 4096 },
   rngReg: 0x600260b0, // WDEV_RND_REG (ESP-IDF soc/esp32c3/include/soc/wdev_reg.h)

@@ -14,6 +14,7 @@ export const board: Board = {
   jsvars: 0,
   limits: limits({ slots: 8, rxSize: 2048, txSize: 2048 }),
   httpPort: 8080,
+  apsta: true,
   radio: 'sim',
   storage: { size: 0 },
   rngReg: 0, // no register: the Linux interpreter's E.hwRand, mixed with the clock (not for devices people flash)

@@ -46,6 +46,8 @@ export interface Board {
   limits: Limits;
   /** Port of the HTTP listener. */
   httpPort: number;
+  /** The radio can run its access point and a station at once (ESP32, S3; not the C3 build: there the board switches from one to the other). */
+  apsta: boolean;
   /** Radio driver: the interpreter's `Wifi` module, or the simulated radio in the bundle (hal/radio-sim.ts). */
   radio: 'esp32' | 'sim';
   /** Bytes of the Storage area (0 = not fixed by the profile: ask `Storage.getFree()`). */

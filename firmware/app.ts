@@ -15,13 +15,12 @@ import type { Board } from "../boards/types";
 import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
 import { Values, Store, apply, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
+import { Net, netJoin, netStart, netStatus } from "./wifi";
 import { Auth, MIN_PASSWORD, credentials, deviceHost, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
 
 const JSON_HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 const TEXT_HDRS = "Content-Type: text/plain\r\n";
-/** How long a join may take before the app gives up (the platform's `connect` never reports failure by itself), ms. */
-export const JOIN_MS = 20000;
 /** How long after answering a reboot or factory reset the device acts, ms: time for the answer to leave. */
 export const ACT_MS = 1000;
 
@@ -41,8 +40,8 @@ export interface App {
   store: Store | null;
   auth: Auth | null;
   ui: UiFile[];
-  /** A Wi-Fi join is under way. */
-  joining: boolean;
+  /** The radio's state machine (firmware/wifi.ts). */
+  net: Net;
 }
 
 /** A JSON error body: `{"error": why}`. */
@@ -71,22 +70,12 @@ function status(app: App, full: boolean): string {
   const a = app.head + JSON.stringify(app.cfg.name) + ',"passwordSet":' + (app.cfg.admin !== "") + ',"signedIn":' + full;
   if (!full) return a + "}";
   const m = app.hal.mem.usage();
-  const w = app.hal.wifi ? app.hal.wifi.status() : null;
   const k = app.mgr.codes;
-  const wifi = w
-    ? {
-        mode: w.sta === "connected" ? (w.apIp !== "0.0.0.0" ? "ap+sta" : "sta") : w.apIp !== "0.0.0.0" ? "ap" : "off",
-        station: w.sta,
-        ssid: w.sta === "connected" ? w.ssid : "",
-        ip: w.sta === "connected" ? w.ip : "",
-        apIp: w.apIp !== "0.0.0.0" ? w.apIp : "",
-      }
-    : { mode: "off" };
   return (
     a + ',"uptime":' + Math.floor((app.hal.clock.now() - app.t0) / 1000) +
     ',"mem":{"used":' + m.used + ',"free":' + (m.total - m.used) + ',"total":' + m.total + ',"unit":"' + m.unit +
     '"},"pool":{"used":' + poolUsed(app.mgr) + ',"total":' + app.mgr.conns.length +
-    '},"wifi":' + JSON.stringify(wifi) +
+    '},"wifi":' + JSON.stringify(netStatus(app.net)) +
     ',"requests":{"1xx":' + k[1] + ',"2xx":' + k[2] + ',"3xx":' + k[3] + ',"4xx":' + k[4] + ',"5xx":' + (k[5] + app.mgr.nrefused) +
     '},"errors":' + app.mgr.nerr + "}"
   );
@@ -121,10 +110,14 @@ function joinError(ssid: string, err: string): string {
   return "could not join " + JSON.stringify(ssid) + ": " + why;
 }
 
-/** POST /api/wifi/connect {ssid, password}: answered once joined (the network is saved) or failed, within JOIN_MS. */
+/**
+ * POST /api/wifi/connect {ssid, password}: answered once joined (the network
+ * is saved; the AP stays for the grace period so this page can show the new
+ * address) or failed, within the join deadline. A board without AP+STA saves
+ * the network, answers 202 saying where to go, then leaves its AP to join.
+ */
 function join(app: App, c: Conn, b: any): void {
-  const wifi = app.hal.wifi;
-  if (!wifi) return fail(c, 503, "this board has no radio");
+  if (!app.hal.wifi) return fail(c, 503, "this board has no radio");
   const errors: { [k: string]: string } = {};
   const pass = b.password === undefined ? "" : b.password;
   const e1 = typeof b.ssid === "string" && b.ssid !== "" ? check(field("staSsid") as any, b.ssid) : "must be the name of a network";
@@ -133,29 +126,21 @@ function join(app: App, c: Conn, b: any): void {
   if (e2) errors.password = e2;
   for (const k in b) if (k !== "ssid" && k !== "password") errors[k] = "is not a field of a join request";
   if (e1 || e2 || Object.keys(errors).length) return invalid(c, errors);
-  if (app.joining) return fail(c, 409, "a join is already under way: wait for its result");
-  app.joining = true;
+  if (app.net.state === "joining") return fail(c, 409, "a join is already under way: wait for its result");
   const r = httpResp(c) as Resp;
-  let over = false;
-  const clock = app.hal.clock;
-  const done = function (err: string | null) {
-    if (over) return;
-    over = true;
-    app.joining = false;
-    clock.cancel(t);
-    if (err) {
-      app.hal.log("wifi: join " + JSON.stringify(b.ssid) + " failed: " + err);
-      r.reply(502, JSON_HDRS, JSON.stringify({ error: joinError(b.ssid, err) }));
-      return;
-    }
-    const v = apply(app.cfg, { staSsid: b.ssid, staPass: pass }).values as Values;
-    const kept = commit(app, v);
-    r.reply(200, JSON_HDRS, JSON.stringify({ ssid: b.ssid, ip: wifi.status().ip, saved: kept }));
+  const save = function () {
+    return commit(app, apply(app.cfg, { staSsid: b.ssid, staPass: pass }).values as Values);
   };
-  const t = clock.after(JOIN_MS, function () {
-    done("timeout");
+  netJoin(app.net, b.ssid, pass, ACT_MS, function (err, ip) {
+    if (err === "switch") {
+      const kept = save();
+      r.reply(202, JSON_HDRS, JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, saved: kept, apSsid: app.net.apSsid }));
+    } else if (err) r.reply(502, JSON_HDRS, JSON.stringify({ error: joinError(b.ssid, err) }));
+    else {
+      const kept = save();
+      r.reply(200, JSON_HDRS, JSON.stringify({ ssid: b.ssid, ip: ip, saved: kept, apOffIn: netStatus(app.net).apOffIn }));
+    }
   });
-  wifi.connect(b.ssid, pass, done);
 }
 
 /** Make `v` the settings in force and persist them; false if the flash did not take them (they stay in force until reboot). */
@@ -258,6 +243,12 @@ function later(app: App, c: Conn, what: string, act: () => void): void {
   });
 }
 
+/** The captive portal's answer: a redirect to the AP's address (an IP, not a name: the phone's DNS may be anyone's). Never a 204, never Apple's "Success". */
+function portal(app: App, c: Conn): void {
+  const url = "http://" + (netStatus(app.net).apIp || "192.168.4.1") + "/";
+  httpReply(c, 302, "Location: " + url + "\r\nCache-Control: no-store\r\nContent-Type: text/html\r\n", '<!doctype html><title>Set up</title><a href="' + url + '">Set up ' + app.cfg.name + "</a>\n");
+}
+
 /** The API routes: path → allowed methods. */
 const ROUTES: { [path: string]: string } = {
   "/api/status": "GET",
@@ -278,6 +269,9 @@ const ROUTES: { [path: string]: string } = {
 function route(app: App, c: Conn, hm: HttpMsg): void {
   const method = hm.method === "HEAD" ? "GET" : hm.method;
   const path = hm.uri;
+  // The captive portal: while the AP runs, a request for another site (a phone's connectivity probe, any page
+  // the person tries) is sent to the board's own address, which opens the portal sheet.
+  if (app.net.ap && !deviceHost(hm)) return portal(app, c);
   if (path.substr(0, 5) !== "/api/") {
     const f = method === "GET" ? uiFile(app.ui, path) : null;
     if (f) serveFile(c, hm, app.hal.storage, f);
@@ -361,7 +355,12 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   const auth = hal.crypto && hal.random ? new Auth(hal.crypto, hal.random, function () {
     return hal.clock.now();
   }) : null;
-  const app: App = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head, cfg: cfg, store: store, auth: auth, ui: ui || [], joining: false };
+  const app = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head, cfg: cfg, store: store, auth: auth, ui: ui || [] } as unknown as App;
+  app.net = netStart(hal, board, function () {
+    return app.cfg;
+  }, function (line) {
+    hal.log(line);
+  });
   if (!store) hal.log("settings: no Storage or crypto on this platform: settings are not kept across reboots");
   if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
   consoleGuard(app);

@@ -47,6 +47,8 @@ export const FIELDS: Field[] = [
   { name: "staPass", type: "secret", default: "", min: 8, max: 63, label: "Network password", group: "Wi-Fi", help: "8 to 63 characters; empty for an open network." },
   { name: "apSsid", type: "string", default: "", min: 0, max: 32, label: "Access point name", group: "Access point", help: "The board's own network for setup. Empty: espweb-XXXX from the chip's address." },
   { name: "apPass", type: "secret", default: "", min: 8, max: 63, label: "Access point password", group: "Access point", help: "8 to 63 characters (WPA2); empty for an open access point." },
+  { name: "apGrace", type: "int", default: 60, min: 10, max: 600, label: "Access point stays after joining (s)", group: "Access point", help: "Once the board has joined a network, its access point stays this long, so the page that joined can show the new address." },
+  { name: "fallback", type: "int", default: 60, min: 10, max: 3600, label: "Access point returns after (s)", group: "Access point", help: "When the joined network has been gone this long, the access point comes back (the board keeps trying the network)." },
   { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
   { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
   { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },

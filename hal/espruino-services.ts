@@ -92,9 +92,20 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
   let joining: { ssid: string; end: (err: unknown) => void } | null = null;
   // 2v29 never calls connect's callback on failure: a `disconnected` for the network being joined is the failure.
   // ASSOC_LEAVE (8) is the previous network being left, not this join failing.
+  let listener: (ev: 'lost' | 'up', info: string) => void = () => {};
+  /** The station has an address (so a later `disconnected` means the network went away). */
+  let up = false;
   wf.on('disconnected', (d) => {
     const j = joining;
     if (j && d && (d.ssid === undefined || d.ssid === j.ssid) && String(d.reason) !== '8') j.end(joinReason(d.reason, d.msg));
+    else if (!j && up) {
+      up = false;
+      listener('lost', joinReason(d && d.reason, d && d.msg));
+    }
+  });
+  wf.on('connected', (d) => {
+    up = true;
+    listener('up', (d && d.ip) || '');
   });
   return {
     scan(done) {
@@ -134,10 +145,35 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
       );
     },
     disconnect() {
+      up = false;
       try {
         wf.disconnect();
       } catch (e) {
         // already disconnected
+      }
+    },
+    stopAP() {
+      try {
+        wf.stopAP();
+      } catch (e) {
+        // not running
+      }
+    },
+    on(fn) {
+      listener = fn;
+    },
+    mac() {
+      try {
+        return wf.getIP().mac || '';
+      } catch (e) {
+        return '';
+      }
+    },
+    forget() {
+      try {
+        wf.save('clear');
+      } catch (e) {
+        // nothing saved
       }
     },
     startAP(ssid, password, done) {

@@ -63,10 +63,15 @@ export interface EspWifi {
   startAP(ssid: string, opts: { password?: string; authMode: string }, cb: (err: unknown) => void): void;
   getStatus(): { station?: string; ap?: string };
   getDetails(): { ssid?: string };
-  getIP(): { ip?: string };
+  getIP(): { ip?: string; mac?: string };
   getAPIP(): { ip?: string };
-  /** `disconnected` {ssid, mac, reason (a numeric code as a string on 2v29), msg}: the only sign that a join failed. */
+  /** `disconnected` {ssid, mac, reason (a numeric code as a string on 2v29), msg}: the only sign that a join failed, or that the joined network went away. */
   on(ev: 'disconnected', fn: (d: { ssid?: string; reason?: string | number; msg?: string }) => void): void;
+  /** `connected` {ip, netmask, gw}: the station has an address. */
+  on(ev: 'connected', fn: (d: { ip?: string }) => void): void;
+  stopAP(cb?: () => void): void;
+  /** `save("clear")` erases the interpreter's own saved configuration (.wificfg). */
+  save(what?: string): void;
 }
 
 /** The `E` object: native byte/string conversion. */

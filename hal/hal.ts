@@ -134,10 +134,18 @@ export interface Wifi {
   connect(ssid: string, password: string, done: (err: string | null) => void): void;
   /** Leave the station network. */
   disconnect(): void;
-  /** Start an access point. */
+  /** Start an access point (open when `password` is ""). */
   startAP(ssid: string, password: string, done: (err: string | null) => void): void;
+  /** Stop the access point. */
+  stopAP(): void;
   /** Current state: station status, IP addresses, the joined SSID. */
   status(): { sta: string; ssid: string; ip: string; apIp: string };
+  /** Station events, for one listener: `lost` (the joined network went away; `info` says why) and `up` (joined again, or joined: `info` is the address). */
+  on(fn: (ev: 'lost' | 'up', info: string) => void): void;
+  /** The chip's MAC address, "aa:bb:cc:dd:ee:ff" ("" if unknown). */
+  mac(): string;
+  /** Forget the interpreter's own saved Wi-Fi configuration (on ESP32 `Wifi.save` keeps passwords in clear and restores them at boot, after the firmware, overriding it). */
+  forget(): void;
 }
 
 /** Memory as the platform counts it. */

@@ -34,6 +34,7 @@ export function simRadio(clock: Clock): Wifi {
   let apIp = '0.0.0.0';
   /** Bumped by each connect/disconnect, so a join that completes after a newer request is ignored. */
   let gen = 0;
+  let listener: (ev: 'lost' | 'up', info: string) => void = () => {};
 
   return {
     scan(done) {
@@ -68,6 +69,7 @@ export function simRadio(clock: Clock): Wifi {
           ip = STA_IP;
         }
         done(sta === 'connected' ? null : sta);
+        if (sta === 'connected') listener('up', ip);
       });
     },
     disconnect() {
@@ -91,8 +93,18 @@ export function simRadio(clock: Clock): Wifi {
         done(null);
       });
     },
+    stopAP() {
+      apIp = '0.0.0.0';
+    },
     status() {
       return { sta: sta, ssid: ssid, ip: ip, apIp: apIp };
     },
+    on(fn) {
+      listener = fn;
+    },
+    mac() {
+      return '02:00:00:5e:1a:b0';
+    },
+    forget() {},
   };
 }

@@ -78,6 +78,13 @@ export interface SimWifi extends Wifi {
   failNextScan: string | null;
   /** The running access point, or null. */
   ap: { ssid: string; password: string } | null;
+  /** The interpreter's saved Wi-Fi configuration was forgotten (forget() called). */
+  forgotten: boolean;
+  /** The joined network goes away now (the station's `lost` event); it stays out of range until `networkBack`. */
+  dropStation(reason?: string): void;
+  /** A network out of range (absent from scans, joins fail as 'not found') until `networkBack`. */
+  networkGone(ssid: string): void;
+  networkBack(ssid: string): void;
 }
 
 /** The latin1 codec the Sim uses: one char per byte, binary-safe. */
@@ -432,6 +439,9 @@ class SimWifiImpl implements SimWifi {
   passwords: { [ssid: string]: string } = {};
   failNextScan: string | null = null;
   ap: { ssid: string; password: string } | null = null;
+  forgotten = false;
+  private gone: { [ssid: string]: boolean } = {};
+  private listener: (ev: 'lost' | 'up', info: string) => void = () => {};
   private scanning = false;
   private join: { done: (err: string | null) => void; timer: number } | null = null;
   private st = { sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' };
@@ -449,7 +459,7 @@ class SimWifiImpl implements SimWifi {
     this.clock.after(this.scanMs, () => {
       this.scanning = false;
       if (err) done(err, null);
-      else done(null, this.networks.map((n) => ({ ssid: n.ssid, rssi: n.rssi, channel: n.channel, auth: n.auth })));
+      else done(null, this.networks.filter((n) => !this.gone[n.ssid]).map((n) => ({ ssid: n.ssid, rssi: n.rssi, channel: n.channel, auth: n.auth })));
     });
   }
 
@@ -459,12 +469,13 @@ class SimWifiImpl implements SimWifi {
     const timer = this.clock.after(this.connectMs, () => {
       this.join = null;
       let err: string | null = null;
-      if (!this.networks.some((n) => n.ssid === ssid)) err = 'not found';
+      if (!this.networks.some((n) => n.ssid === ssid) || this.gone[ssid]) err = 'not found';
       else if ((this.passwords[ssid] || '') !== password) err = 'auth';
       this.st.sta = err === null ? 'connected' : err === 'auth' ? 'wrong_password' : 'no_ap_found';
       this.st.ip = err === null ? '192.168.1.50' : '0.0.0.0';
       if (err !== null) this.st.ssid = '';
       done(err);
+      if (err === null) this.listener('up', this.st.ip);
     });
     this.join = { done: done, timer: timer };
   }
@@ -483,6 +494,39 @@ class SimWifiImpl implements SimWifi {
       this.st.apIp = '192.168.4.1';
     }
     this.clock.soon(() => done(err));
+  }
+
+  stopAP(): void {
+    this.ap = null;
+    this.st.apIp = '0.0.0.0';
+  }
+
+  on(fn: (ev: 'lost' | 'up', info: string) => void): void {
+    this.listener = fn;
+  }
+
+  mac(): string {
+    return '24:6f:28:aa:3f:2a';
+  }
+
+  forget(): void {
+    this.forgotten = true;
+  }
+
+  dropStation(reason = 'beacon timeout'): void {
+    const was = this.st.sta === 'connected' ? this.st.ssid : '';
+    if (was) this.gone[was] = true;
+    this.st = { sta: 'off', ssid: '', ip: '0.0.0.0', apIp: this.st.apIp };
+    if (was) this.clock.soon(() => this.listener('lost', reason));
+  }
+
+  networkGone(ssid: string): void {
+    if (this.st.sta === 'connected' && this.st.ssid === ssid) this.dropStation();
+    this.gone[ssid] = true;
+  }
+
+  networkBack(ssid: string): void {
+    delete this.gone[ssid];
   }
 
   status(): { sta: string; ssid: string; ip: string; apIp: string } {

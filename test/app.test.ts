@@ -5,13 +5,19 @@
  * foreign Origin, the rate limit — and the settings surviving a restart.
  */
 import { Sim } from "../hal/sim";
-import { startApp, App, JOIN_MS, ACT_MS } from "../firmware/app";
-import { FIELDS, SCHEMA_VERSION } from "../firmware/settings";
+import { startApp, App, ACT_MS } from "../firmware/app";
+import { JOIN_MS } from "../firmware/wifi";
+import { FIELDS, SCHEMA_VERSION, defaults, save } from "../firmware/settings";
 import { board } from "../boards/emulator";
 import { VERSION } from "../firmware/version";
 import { parseResponses, used, WireResp } from "./util";
 
 const PW = "correct horse";
+
+/** Settings in flash before the app starts (as a board that was set up before). */
+function preset(sim: Sim, v: object) {
+  save({ st: sim.storage, crypto: sim.crypto, seq: 0, str: (b) => Buffer.from(b).toString("latin1"), bytes: (t) => new Uint8Array(Buffer.from(t, "latin1")) }, { ...defaults(), ...v } as any);
+}
 
 function boot(sim = new Sim()) {
   sim.wifi.networks = [
@@ -104,9 +110,16 @@ describe("before an admin password is set", () => {
 
   test("the first password is refused through a name that is not the device's (DNS rebinding)", () => {
     const { sim } = boot();
-    const r = req(sim, "POST", "/api/password", { body: { password: PW }, headers: { Host: "evil.example" } });
+    // While the access point runs, another site's name is sent to the portal; once joined, it is refused.
+    expect(req(sim, "POST", "/api/password", { body: { password: PW }, headers: { Host: "evil.example" } }).status).toBe(302);
+    const joined = new Sim();
+    preset(joined, { staSsid: "home", staPass: "secret123" });
+    boot(joined);
+    joined.advance(1000);
+    const r = req(joined, "POST", "/api/password", { body: { password: PW }, headers: { Host: "evil.example" } });
     expect(r.status).toBe(403);
     expect(r.json.error).toMatch(/device's own address/);
+    expect(req(joined, "GET", "/api/status").json.passwordSet).toBe(false);
     expect(req(sim, "POST", "/api/password", { body: { password: PW }, headers: { Host: "espweb.local" } }).status).toBe(200);
   });
 
@@ -242,7 +255,7 @@ describe("signed in", () => {
     const s = r("GET", "/api/status").json;
     expect(s).toMatchObject({ board: "emulator", name: "espweb", passwordSet: true, signedIn: true, uptime: 5, pool: { used: 1, total: board.limits.slots }, errors: 0 });
     expect(Object.keys(s.mem)).toEqual(["used", "free", "total", "unit"]);
-    expect(s.wifi.mode).toBe("off");
+    expect(s.wifi).toMatchObject({ state: "ap", mode: "ap", apSsid: "espweb-3F2A", apIp: "192.168.4.1", ip: "" });
     expect(s.requests["4xx"]).toBe(1);
     expect(s.requests["2xx"]).toBeGreaterThanOrEqual(1);
   });
@@ -417,7 +430,7 @@ describe("signed in", () => {
     const good = go("POST", "/api/wifi/connect", { body: { ssid: "home", password: "secret123" } });
     sim.advance(1000);
     expect(good().status).toBe(200);
-    expect(good().json).toEqual({ ssid: "home", ip: "192.168.1.50", saved: true });
+    expect(good().json).toEqual({ ssid: "home", ip: "192.168.1.50", saved: true, apOffIn: 60 });
     expect(req(sim, "GET", "/api/config", { headers: h }).json).toMatchObject({ staSsid: "home", staPass: { set: true } });
     const v = go("POST", "/api/wifi/connect", { body: { ssid: "", password: "x", extra: 1 } });
     expect(v().json.errors).toEqual({ ssid: "must be the name of a network", password: "must be at least 8 characters (or empty)", extra: "is not a field of a join request" });
@@ -457,7 +470,7 @@ test("the firmware version is package.json's", () => {
 });
 
 describe("the deferred Wi-Fi scan", () => {
-  const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: dev\r\nAuthorization: Basic " + Buffer.from("admin:" + PW).toString("base64") + "\r\n";
+  const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: 192.168.4.1\r\nAuthorization: Basic " + Buffer.from("admin:" + PW).toString("base64") + "\r\n";
 
   test("with Connection: close it answers when the scan completes, whole, then closes", () => {
     const { sim, app } = boot();
@@ -535,7 +548,7 @@ describe("the UI's files", () => {
   test("HEAD gets the headers alone; other methods 405; a file missing from flash is a 503 that says to flash again", () => {
     const sim = withUi();
     const cl = sim.connect(80);
-    cl.send("HEAD / HTTP/1.1\r\nHost: d\r\n\r\n");
+    cl.send("HEAD / HTTP/1.1\r\nHost: 192.168.4.1\r\n\r\n");
     sim.run();
     const h = parseResponses(cl.received, [true]).resps[0];
     expect([h.status, h.headers["content-length"], h.body]).toEqual([200, String(gz.length), ""]);

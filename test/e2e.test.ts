@@ -24,8 +24,8 @@ afterAll(async () => {
   if (emu) await emu.stop();
 });
 
-const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: dev\r\n" + AUTH;
-const STATUS = "GET /api/status HTTP/1.1\r\nHost: dev\r\n";
+const SCAN = "GET /api/wifi/scan HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH;
+const STATUS = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n";
 
 function resps(s: string, closed = true) {
   const p = parseResponses(s, [], closed);
@@ -81,7 +81,7 @@ describe("end to end, in the emulator", () => {
   });
 
   test("requests pipelined behind a deferred one are answered in order; bytes after the closing one are ignored", async () => {
-    const { data } = await exchange(port, SCAN + "\r\n" + STATUS + "\r\n" + "GET /nope HTTP/1.1\r\nHost: dev\r\nConnection: close\r\n\r\n" + STATUS + "\r\n");
+    const { data } = await exchange(port, SCAN + "\r\n" + STATUS + "\r\n" + "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" + STATUS + "\r\n");
     const r = resps(data);
     expect(r.map((x) => x.status)).toEqual([200, 200, 404]);
     expect(JSON.parse(r[0].body).networks).toBeDefined();
