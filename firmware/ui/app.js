@@ -153,8 +153,14 @@
    * `.retry` (Retry-After, s). A 401 (except from the sign-in itself) shows the
    * sign-in screen.
    */
+  /**
+   * The password typed on this page, in memory only (never stored): the sheet a phone opens for a captive
+   * portal may keep no cookie from one request to the next, so a 401 is retried once with it as HTTP Basic.
+   */
+  let remembered = '';
   async function api(path, method, body, wait, tries) {
     const o = { method: method || 'GET', credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (tries == -1) o.headers.Authorization = 'Basic ' + btoa(unescape(encodeURIComponent('admin:' + remembered)));
     if (body != null) {
       o.headers['Content-Type'] = 'application/json';
       o.body = typeof body == 'string' ? body : JSON.stringify(body);
@@ -173,11 +179,12 @@
       if (!r) throw Object.assign(new Error('The device is not answering. Is this phone or computer still on its network?'), { status: 0 });
     }
     if (r.ok) return d;
+    if (r.status == 401 && remembered && tries != -1 && path != '/api/login') return api(path, method, body, wait, -1);
     // Every connection slot of the board busy (the runtime's own plain-text 503, sent before the request was
     // read: nothing happened): a small board has 3 slots and a browser opens up to 6 connections. Try again.
     if (r.status == 503 && !/json/.test(r.headers.get('Content-Type') || '') && (tries || 0) < 3) {
       await new Promise((res) => setTimeout(res, 1000 * (+r.headers.get('Retry-After') || 1)));
-      return api(path, method, body, wait, (tries || 0) + 1);
+      return api(path, method, body, wait, Math.max(tries || 0, 0) + 1);
     }
     const e = new Error(d.error || (d.errors ? 'Some fields need attention.' : 'The device answered ' + r.status + '.'));
     e.status = r.status;
@@ -239,6 +246,7 @@
         } catch (e) {
           throw shown(e, { password: pw });
         }
+        remembered = pw.value;
         start();
       }, pb, cb));
     pw.focus();
@@ -266,6 +274,7 @@
         if (!pw.value) return bad(pw, 'Enter the password.');
         bad(pw, '');
         await api('/api/login', 'POST', { password: pw.value });
+        remembered = pw.value;
         start();
       }, pb)).id = 'signin';
     if (why) say(why);
@@ -318,6 +327,7 @@
     return [h('div', { className: 'bar' + (pc > 85 ? ' hot' : ''), 'aria-hidden': 'true' }, i), p(text + ' (' + pc + ' %)')];
   }
   const MODES = { ap: 'Own access point', sta: 'Joined a network', 'ap+sta': 'Access point + joined', off: 'Off' };
+  const STATES = { joining: 'Joining a network…', retry: 'Trying the saved network again', fallback: 'The saved network is away: own network back, still trying' };
 
   function statusPage(root) {
     const box = h('div', { className: 'cards', 'aria-live': 'off' });
@@ -339,6 +349,9 @@
           ['Signal', w.ssid && w.rssi != null && h('span', null, bars, ' ' + word + ' (' + w.rssi + ' dBm)')],
           ['Own network', /ap/.test(w.mode) && w.apSsid],
           ['Its address', /ap/.test(w.mode) && w.apIp],
+          ['Own network off in', w.apOffIn ? w.apOffIn + ' s' : null],
+          ['Now', STATES[w.state]],
+          ['Last problem', w.lastError && w.state != 'sta' && w.state != 'grace' ? cap(w.lastError) : null],
         ])),
         card('Server', ...meter(pool.used, pool.total, num(pool.used) + ' of ' + num(pool.total) + ' connection slots in use'),
           rows([['2xx answers', num(rq['2xx'])], ['3xx answers', num(rq['3xx'])], ['4xx answers', num(rq['4xx'])], ['5xx answers', num(rq['5xx'])], ['Errors since boot', num(s.errors)]])));
@@ -423,12 +436,31 @@
         res.replaceChildren(prog);
         try {
           const r = await api('/api/wifi/connect', 'POST', { ssid, password: open ? '' : pw.value }, 45000);
-          const url = urlOf(r.ip);
           f.hidden = true;
+          if (r.switching) {
+            // A board that cannot run its access point and a station at once: it said where to go before it leaves.
+            const local = location.protocol + '//' + String(r.name || 'espweb').toLowerCase().replace(/[^a-z0-9-]+/g, '-') + '.local/';
+            res.replaceChildren(h('div', { className: 'note ok' },
+              p('The device now leaves ' + quote(r.apSsid) + ' and joins ' + quote(ssid) + '. This page will stop answering.'),
+              p('Connect this phone or computer to ' + quote(ssid) + ', then open the address your router lists for ' + quote(r.name) + ' (on many networks ', h('a', { href: local }, local), ').'),
+              p('If it cannot join, ' + quote(r.apSsid) + ' comes back within a minute: join it again and this page says why.')));
+            return;
+          }
+          const url = urlOf(r.ip);
+          const left = h('span', null, String(r.apOffIn || 0));
           res.replaceChildren(h('div', { className: 'note ok' },
             p('Joined ' + quote(r.ssid || ssid) + '. From now on, find the device at:'),
             p(h('a', { href: url, className: 'big' }, url)),
-            p('Connect this phone or computer to ' + quote(r.ssid || ssid) + ' first if it is on another network.')));
+            p('Connect this phone or computer to ' + quote(r.ssid || ssid) + ' first if it is on another network.'),
+            r.apOffIn ? p('The device\'s own network stays on for another ', left, ' s, then goes off.') : null));
+          if (r.apOffIn) {
+            const t0 = Date.now();
+            const tick = setInterval(() => {
+              const n = Math.max(0, r.apOffIn - Math.floor((Date.now() - t0) / 1000));
+              left.textContent = String(n);
+              if (!n || !left.isConnected) clearInterval(tick);
+            }, 1000);
+          }
           res.querySelector('a').focus();
         } catch (e) {
           res.replaceChildren();
@@ -571,6 +603,7 @@
         } catch (e) {
           throw shown(e, { current: cur, password: pw });
         }
+        if (remembered) remembered = pw.value;
         cur.value = pw.value = cf.value = '';
         note(out, 'Password changed.', 'ok');
       }, cb, nb, fb)),
@@ -578,6 +611,7 @@
         h('div', { className: 'row' }, h('button', {
           type: 'button', className: 'ghost', onclick: async () => {
             try {
+              remembered = '';
               await api('/api/logout', 'POST', {});
               signIn('Signed out.');
             } catch (e) {
