@@ -14,9 +14,9 @@ import type { Hal, WifiNet } from "../hal/hal";
 import type { Board } from "../boards/types";
 import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
-import { Values, Store, apply, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
+import { Values, Store, apply, ascii, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
 import { Net, netJoin, netStart, netStatus } from "./wifi";
-import { Auth, MIN_PASSWORD, credentials, deviceHost, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
+import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
 
 const JSON_HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
@@ -46,16 +46,16 @@ export interface App {
 
 /** A JSON error body: `{"error": why}`. */
 function fail(c: Conn, code: number, why: string, hdrs?: string): void {
-  httpReply(c, code, JSON_HDRS + (hdrs || ""), JSON.stringify({ error: why }));
+  httpReply(c, code, JSON_HDRS + (hdrs || ""), ascii(JSON.stringify({ error: why })));
 }
 
 /** 400 with the message for each bad field: `{"errors": {field: why}}`. */
 function invalid(c: Conn, errors: { [field: string]: string }, code?: number): void {
-  httpReply(c, code || 400, JSON_HDRS, JSON.stringify({ errors: errors }));
+  httpReply(c, code || 400, JSON_HDRS, ascii(JSON.stringify({ errors: errors })));
 }
 
 function ok(c: Conn, body: string, hdrs?: string): void {
-  httpReply(c, 200, JSON_HDRS + (hdrs || ""), body);
+  httpReply(c, 200, JSON_HDRS + (hdrs || ""), ascii(body));
 }
 
 /** The client's address for the sign-in rate limit (one bucket for all where the platform gives none). */
@@ -85,6 +85,7 @@ function status(app: App, full: boolean): string {
 function scan(app: App, c: Conn): void {
   const wifi = app.hal.wifi;
   if (!wifi) return fail(c, 503, "this board has no radio");
+  if (app.scans.length >= app.mgr.conns.length) return fail(c, 503, "too many scans are waiting: try again in a few seconds", "Retry-After: 3\r\n");
   app.scans.push(httpResp(c) as Resp);
   if (app.scans.length > 1) return; // a scan is under way: this request gets its result too
   wifi.scan(function (err: string | null, list: WifiNet[] | null) {
@@ -94,7 +95,7 @@ function scan(app: App, c: Conn): void {
     nets.sort(function (x, y) {
       return y.rssi - x.rssi;
     });
-    const body = err ? JSON.stringify({ error: "the scan failed: " + err }) : JSON.stringify({ networks: nets });
+    const body = ascii(err ? JSON.stringify({ error: "the scan failed: " + err }) : JSON.stringify({ networks: nets }));
     // A stale handle (client gone, deadline passed) returns false: nothing to do for it.
     for (let i = 0; i < waiting.length; i++) waiting[i].reply(err ? 503 : 200, JSON_HDRS, body);
   });
@@ -102,11 +103,11 @@ function scan(app: App, c: Conn): void {
 
 /** What a join failure means for a person. */
 function joinError(ssid: string, err: string): string {
-  const e = err.toLowerCase();
+  // RegExp, not String.indexOf: 2v29's indexOf matches a tail of the string that begins the needle.
   let why = err;
-  if (e.indexOf("auth") >= 0 || e.indexOf("password") >= 0 || e.indexOf("handshake") >= 0) why = "wrong password";
-  else if (e.indexOf("not found") >= 0 || e.indexOf("no_ap") >= 0) why = "no network of that name is in range";
-  else if (e === "timeout") why = "the network did not answer in time";
+  if (/auth/i.test(err) || /password/i.test(err) || /handshake/i.test(err)) why = "wrong password";
+  else if (/not found/i.test(err) || /no_ap/i.test(err)) why = "no network of that name is in range";
+  else if (err === "timeout") why = "the network did not answer in time";
   return "could not join " + JSON.stringify(ssid) + ": " + why;
 }
 
@@ -134,22 +135,23 @@ function join(app: App, c: Conn, b: any): void {
   netJoin(app.net, b.ssid, pass, ACT_MS, function (err, ip) {
     if (err === "switch") {
       const kept = save();
-      r.reply(202, JSON_HDRS, JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, saved: kept, apSsid: app.net.apSsid }));
-    } else if (err) r.reply(502, JSON_HDRS, JSON.stringify({ error: joinError(b.ssid, err) }));
+      r.reply(202, JSON_HDRS, ascii(JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, saved: kept, apSsid: app.net.apSsid })));
+    } else if (err) r.reply(502, JSON_HDRS, ascii(JSON.stringify({ error: joinError(b.ssid, err) })));
     else {
       const kept = save();
-      r.reply(200, JSON_HDRS, JSON.stringify({ ssid: b.ssid, ip: ip, saved: kept, apOffIn: netStatus(app.net).apOffIn }));
+      r.reply(200, JSON_HDRS, ascii(JSON.stringify({ ssid: b.ssid, ip: ip, saved: kept, apOffIn: netStatus(app.net).apOffIn })));
     }
   });
 }
 
-/** Make `v` the settings in force and persist them; false if the flash did not take them (they stay in force until reboot). */
+/** Persist `v`, then make it the settings in force; false if the flash did not take it (nothing changes then; on a platform without Storage `v` is in force, unsaved). */
 function commit(app: App, v: Values): boolean {
+  if (app.store && !save(app.store, v)) {
+    app.hal.log("settings: the flash did not take the new settings; the ones in force are unchanged");
+    return false;
+  }
   app.cfg = v;
-  if (!app.store) return false;
-  const done = save(app.store, v);
-  if (!done) app.hal.log("settings: the flash did not take the new settings");
-  return done;
+  return !!app.store;
 }
 
 /** The body as JSON, or undefined after answering why not (415 not JSON, 400 broken or not an object). */
@@ -178,7 +180,7 @@ function update(app: App, c: Conn, patch: any): void {
   if (patch.admin !== undefined || patch.adminPassword !== undefined) return invalid(c, { admin: "change the admin password with POST /api/password" });
   const r = apply(app.cfg, patch);
   if (!r.values) return invalid(c, r.errors as { [field: string]: string });
-  if (!commit(app, r.values)) return fail(c, 507, "the settings could not be written to flash; they apply until the next reboot");
+  if (!commit(app, r.values) && app.store) return fail(c, 507, "the settings could not be written to flash: nothing was changed");
   ok(c, publicJson(app.cfg));
 }
 
@@ -201,12 +203,12 @@ function setPassword(app: App, c: Conn, hm: HttpMsg, b: any, who: string): void 
   if (typeof p !== "string") why = "must be text";
   else if (p.length < MIN_PASSWORD) why = "must be at least " + MIN_PASSWORD + " characters";
   else if (p.length > 64) why = "must be at most 64 characters";
-  else if (/[\x00-\x1f\x7f]/.test(p)) why = "must not contain control characters";
+  else if (!/^[\x20-\x7e]+$/.test(p)) why = "must be printable ASCII characters (letters, digits, punctuation, spaces)";
   if (why) return invalid(c, { password: why });
   const v: Values = {};
   for (const k in app.cfg) v[k] = app.cfg[k];
   v.admin = hashPassword(auth, p);
-  if (!commit(app, v)) return fail(c, 507, "the password could not be written to flash");
+  if (!commit(app, v) && app.store) return fail(c, 507, "the password could not be written to flash: it is unchanged");
   endSessions(auth);
   succeeded(auth, addr(c));
   consoleGuard(app);
@@ -281,8 +283,10 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   }
   const allow = ROUTES[path];
   if (!allow) return fail(c, 404, "no such API route: " + path);
-  if ((", " + allow + ",").indexOf(", " + method + ",") < 0) {
-    return fail(c, 405, "method not allowed: " + path + " takes " + allow.split(", ").join(" or "), "Allow: " + allow + (allow.indexOf("GET") >= 0 ? ", HEAD" : "") + "\r\n");
+  // An array's indexOf: 2v29's String.indexOf matches a tail that begins the needle (", POST,".indexOf(", GET,") is 6).
+  const methods = allow.split(", ");
+  if (methods.indexOf(method) < 0) {
+    return fail(c, 405, "method not allowed: " + path + " takes " + methods.join(" or "), "Allow: " + allow + (methods.indexOf("GET") >= 0 ? ", HEAD" : "") + "\r\n");
   }
   const changes = method !== "GET";
   if (changes && !sameOrigin(hm)) return fail(c, 403, "refused: this request comes from another site (Origin " + (httpHeader(hm, "origin") || httpHeader(hm, "referer")) + ")");
@@ -291,7 +295,7 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   const isSet = app.cfg.admin !== "";
   let who = "";
   if (isSet && (httpHeader(hm, "authorization") !== null || httpHeader(hm, "cookie") !== null)) {
-    const wait = httpHeader(hm, "authorization") !== null ? lockedFor(auth, addr(c)) : 0;
+    const wait = httpHeader(hm, "authorization") !== null && !knownBasic(auth, hm, app.cfg.admin as string) ? lockedFor(auth, addr(c)) : 0;
     if (wait) return fail(c, 429, "too many wrong passwords: try again in " + wait + " s", "Retry-After: " + wait + "\r\n");
     who = credentials(auth, hm, app.cfg.admin as string);
     if (who === "bad" && httpHeader(hm, "authorization") !== null) failed(auth, addr(c));
@@ -349,6 +353,9 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
             return codec.str(b, 0, b.length);
           },
           bytes: codec.bytes,
+          log: function (line: string) {
+            hal.log(line);
+          },
         }
       : null;
   const cfg = store ? load(store) : defaults();

@@ -20,6 +20,8 @@ const MAX_SESSIONS = 4;
 const FREE_FAILS = 5;
 const LOCK_FIRST = 2;
 const LOCK_CAP = 60;
+/** Failures older than this (with none since) are forgotten, ms. */
+const FORGET_MS = 2 * LOCK_CAP * 1000;
 /** Client addresses whose failures are tracked (the least recent is forgotten first). */
 const MAX_CLIENTS = 8;
 
@@ -132,7 +134,7 @@ export function credentials(a: Auth, hm: HttpMsg, stored: string): string {
   // RFC 7617: "Basic" (any case), one space, a base64 token of "admin:password".
   const m = /^[Bb][Aa][Ss][Ii][Cc] ([A-Za-z0-9+\/]+=*)$/.exec(h);
   if (!m || m[1].length % 4 || !stored) return "bad";
-  if (a.basicFor === stored && same(a.basicOk, h)) return "basic";
+  if (knownBasic(a, hm, stored)) return "basic";
   let up = "";
   try {
     up = atob(m[1]);
@@ -144,6 +146,12 @@ export function credentials(a: Auth, hm: HttpMsg, stored: string): string {
   a.basicOk = h;
   a.basicFor = stored;
   return "basic";
+}
+
+/** Is the request's Authorization header the one last verified against `stored`? (Such a script is not held up by a lockout.) */
+export function knownBasic(a: Auth, hm: HttpMsg, stored: string): boolean {
+  const h = httpHeader(hm, "authorization");
+  return h !== null && !!stored && a.basicFor === stored && same(a.basicOk, h);
 }
 
 function client(a: Auth, addr: string): Client {
@@ -166,9 +174,17 @@ export function lockedFor(a: Auth, addr: string): number {
   return left > 0 ? Math.ceil(left / 1000) : 0;
 }
 
-/** Record a failed sign-in from `addr`: after FREE_FAILS the lockout starts at LOCK_FIRST s and doubles with each failure, up to LOCK_CAP. */
+/**
+ * Record a failed sign-in from `addr`: after FREE_FAILS the lockout starts at
+ * LOCK_FIRST s and doubles with each failure, up to LOCK_CAP. On 2v29 sockets
+ * have no peer address, so every client shares one counter there: a stranger
+ * can slow sign-in to one try a minute, never stop it for longer, and open
+ * sessions and already-verified scripts are not held up.
+ */
 export function failed(a: Auth, addr: string): void {
   const c = client(a, addr);
+  // Failures are forgotten after a quiet while, so an old series does not keep a new lockout going.
+  if (a.now() - c.seen > FORGET_MS) c.fails = c.lock = 0;
   c.seen = a.now();
   if (++c.fails < FREE_FAILS) return;
   c.lock = c.lock ? Math.min(c.lock * 2, LOCK_CAP) : LOCK_FIRST;
@@ -210,6 +226,7 @@ export function sameOrigin(hm: HttpMsg): boolean {
  */
 export function deviceHost(hm: HttpMsg): boolean {
   let h = (httpHeader(hm, "host") || "").toLowerCase();
+  if (!h) return true; // HTTP/1.0 without Host: the client addressed the board directly (browsers always send Host)
   if (h.charAt(0) === "[") return /^\[[0-9a-f:.]+\]/.test(h);
   const colon = h.indexOf(":");
   if (colon >= 0) h = h.substr(0, colon);

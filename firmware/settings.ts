@@ -90,6 +90,28 @@ export function schemaJson(): string {
   return JSON.stringify({ version: SCHEMA_VERSION, fields: out });
 }
 
+/**
+ * JSON text `j` in ASCII: characters above 126 as \uXXXX escapes. 2v29's JSON.stringify already writes them so
+ * (and its JSON.parse reads UTF-8 into such characters); a standard engine writes them raw, and a string of char
+ * codes 0-255 cannot carry them to the flash or the wire.
+ */
+export function ascii(j: string): string {
+  if (!/[^\x00-\x7e]/.test(j)) return j;
+  return j.replace(/[^\x00-\x7e]/g, function (c) {
+    return "\\u" + ("000" + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4);
+  });
+}
+
+/** Bytes of `s` in UTF-8 (a string of char codes 0-255 counts 1 per char below 128, 2 above). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 4 : c >= 0xdc00 && c < 0xe000 ? 0 : 3;
+  }
+  return n;
+}
+
 /** Why `v` is not a valid value of `f`, or "" if it is. */
 export function check(f: Field, v: unknown): string {
   if (f.type === "int") {
@@ -100,11 +122,14 @@ export function check(f: Field, v: unknown): string {
   if (f.type === "bool") return typeof v === "boolean" ? "" : "must be true or false";
   if (typeof v !== "string") return f.type === "choice" ? "must be one of: " + (f.choices as string[]).join(", ") : "must be text";
   if (f.type === "choice") return (f.choices as string[]).indexOf(v) < 0 ? "must be one of: " + (f.choices as string[]).join(", ") : "";
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(v)) return "must not contain control characters";
   if (f.type === "secret" && v === "") return "";
-  if (f.max !== undefined && v.length > f.max) return "must be at most " + f.max + " characters";
-  if (f.min !== undefined && v.length < f.min) return f.min === 1 ? "must not be empty" : "must be at least " + f.min + " characters" + (f.type === "secret" ? " (or empty)" : "");
+  // Secrets (WPA passphrases: IEEE 802.11i allows 8-63 printable ASCII characters) are ASCII, so they are the same
+  // bytes on every platform; other text is measured in UTF-8 bytes, as the radio counts an SSID.
+  if (f.type === "secret" && !/^[\x20-\x7e]+$/.test(v)) return "must be printable ASCII characters (letters, digits, punctuation, spaces)";
+  const n = utf8Length(v);
+  if (f.max !== undefined && n > f.max) return "must be at most " + f.max + " bytes" + (n > v.length ? " (accented letters and symbols take 2 to 4)" : "");
+  if (f.min !== undefined && n < f.min) return f.min === 1 ? "must not be empty" : "must be at least " + f.min + " characters" + (f.type === "secret" ? " (or empty)" : "");
   if (f.pattern && v !== "" && !f.pattern.test(v)) return f.patternHelp || "has an invalid format";
   return "";
 }
@@ -181,6 +206,8 @@ export interface Store {
   /** Decode a file's bytes to a string of char codes (the HAL's codec). */
   str: (b: Uint8Array) => string;
   bytes: (s: string) => Uint8Array;
+  /** A console line (damaged copies). */
+  log: (line: string) => void;
 }
 
 /** A file's content if it is a whole, valid copy: { seq, values }; else null. */
@@ -201,6 +228,13 @@ function readCopy(s: Store, name: string): { seq: number; values: any } | null {
   }
 }
 
+/** A stored admin hash as auth.ts writes it: "iterations$salt$hash" in hex ("" while none is set). */
+function adminOk(a: unknown): boolean {
+  if (a === "") return true;
+  const p = typeof a === "string" ? a.split("$") : [];
+  return p.length === 3 && /^[0-9]+$/.test(p[0]) && +p[0] > 0 && /^[0-9a-f]+$/.test(p[1]) && p[1].length === 32 && /^[0-9a-f]+$/.test(p[2]) && p[2].length === 64;
+}
+
 /** Load the newest valid copy over the defaults (fields it does not have keep their defaults; invalid stored values too). */
 export function load(s: Store): Values {
   const v = defaults();
@@ -210,10 +244,11 @@ export function load(s: Store): Values {
     if (c && (!best || c.seq > best.seq)) best = c;
   }
   s.seq = best ? best.seq : 0;
+  if (!best && (s.st.read(FILES[0]) || s.st.read(FILES[1]))) s.log("settings: both copies are damaged: starting from the defaults (no admin password: set one at once)");
   if (best) {
     for (const k in best.values) {
       const f = field(k);
-      if (k === "admin" ? typeof best.values[k] === "string" : f && !check(f, best.values[k])) v[k] = best.values[k];
+      if (k === "admin" ? adminOk(best.values[k]) : f && !check(f, best.values[k])) v[k] = best.values[k];
     }
   }
   return v;
@@ -222,7 +257,7 @@ export function load(s: Store): Values {
 /** Save `v` as the next copy; false if the flash did not take it (full, or what was read back differs). The previous copy is untouched either way. */
 export function save(s: Store, v: Values): boolean {
   const seq = s.seq + 1;
-  const body = JSON.stringify({ v: SCHEMA_VERSION, s: v });
+  const body = ascii(JSON.stringify({ v: SCHEMA_VERSION, s: v }));
   const text = seq + " " + hex(s.crypto.sha256(body), 8) + "\n" + body;
   const name = FILES[seq % 2];
   const data = s.bytes(text);

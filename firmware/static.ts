@@ -54,6 +54,11 @@ export function serveFile(c: Conn, hm: HttpMsg, st: Storage | undefined, f: UiFi
     httpReply(c, 304, cache, "");
     return;
   }
+  // Stored gzipped only: a client that cannot take gzip is told so (every browser can; curl needs --compressed).
+  if (!/gzip/i.test(httpHeader(hm, "accept-encoding") || "")) {
+    httpReply(c, 406, "Content-Type: text/plain\r\nVary: Accept-Encoding\r\n", "this file is stored gzip-compressed: ask with Accept-Encoding: gzip (curl --compressed)\n");
+    return;
+  }
   const data = st ? st.read(f.file) : null;
   if (!data || data.length !== f.size) {
     httpReply(c, 503, "Content-Type: text/plain\r\nRetry-After: 10\r\n", "the web UI is not in this board's flash (" + f.file + "): flash it again with make flash\n");

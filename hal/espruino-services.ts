@@ -45,7 +45,7 @@ function espStorage(st: EspStorage, E: EspE): Storage {
     list(prefix) {
       const all = st.list();
       const r: string[] = [];
-      for (let i = 0; i < all.length; i++) if (!prefix || all[i].indexOf(prefix) === 0) r.push(all[i]);
+      for (let i = 0; i < all.length; i++) if (!prefix || all[i].substr(0, prefix.length) === prefix) r.push(all[i]); // not indexOf: 2v29 matches a tail that begins the needle
       return r;
     },
     free() {

@@ -118,6 +118,24 @@ describe("end to end, in the emulator", () => {
     expect(r[0].headers.connection).toBe("close");
   });
 
+  test("on the interpreter's String.indexOf (the emulator reproduces 2v29's), a wrong method is 405 with Allow and changes nothing", async () => {
+    const cases: [string, string, string][] = [
+      ["GET", "/api/reboot", "POST"],
+      ["HEAD", "/api/factory-reset", "POST"],
+      ["DELETE", "/api/config", "GET, PUT, HEAD"],
+      ["POST", "/api/config", "GET, PUT, HEAD"],
+      ["GET", "/api/logout", "POST"],
+      ["POST", "/api/status", "GET, HEAD"],
+    ];
+    for (const [m, p, allow] of cases) {
+      const { data } = await exchange(port, m + " " + p + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH + "Content-Length: 0\r\nConnection: close\r\n\r\n");
+      const r = parseResponses(data, [m === "HEAD"], true).resps[0];
+      expect([m, p, r.status, r.headers.allow]).toEqual([m, p, 405, allow]);
+    }
+    expect((await fetch(`http://127.0.0.1:${port}/api/status`)).status).toBe(200); // not rebooted, not erased
+    expect(((await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { passwordSet: boolean }).passwordSet).toBe(true);
+  });
+
   test("a slow-header client gets 408 at the header deadline, then FIN", async () => {
     const c = await raw(port, "GET /api/status HTTP/1.1\r\nHost: a\r\n");
     await withTimeout(c.closed, 10000, () => "no close");

@@ -30,7 +30,7 @@ function boot(o: { board?: Board; saved?: object } = {}) {
     connects.push(ssid + "@" + sim.now());
     connect(ssid, pass, done);
   };
-  const st = { st: sim.storage, crypto: sim.crypto, seq: 0, str: (b: Uint8Array) => Buffer.from(b).toString("latin1"), bytes: (t: string) => new Uint8Array(Buffer.from(t, "latin1")) };
+  const st = { st: sim.storage, crypto: sim.crypto, seq: 0, str: (b: Uint8Array) => Buffer.from(b).toString("latin1"), bytes: (t: string) => new Uint8Array(Buffer.from(t, "latin1")), log: () => {} };
   save(st, { ...defaults(), admin: "", ...(o.saved || {}) } as any);
   const app = startApp(sim, o.board || emulator, 80) as App;
   sim.run();
