@@ -62,14 +62,15 @@ flash-dry: bundle
 	@node tools/flash.mjs --board $(BOARD) --dry
 
 ## run: build the firmware for the emulator board and serve it on http://127.0.0.1:$(PORT) (DATA= is its flash folder,
-##   WIFI= the networks its radio sees).
+##   WIFI= the networks its radio sees, DNS_PORT= the host UDP port of the device's DNS port 53).
 # PORT's default belongs to run alone: flash needs a port said out loud (a leaked 8080 read as "PORT 8080 does not exist").
 run: PORT ?= 8080
+run: DNS_PORT ?= 5353
 DATA ?= .data/emulator
 WIFI ?= emulator/demo-wifi.json
 run: $(NPM_STAMP)
 	node tools/build.mjs --board emulator
-	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --data $(DATA) --wifi $(WIFI)
+	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --dns-port $(DNS_PORT) --data $(DATA) --wifi $(WIFI)
 
 ## bench: req/s, p50/p99 and server CPU per request of the firmware in the emulator vs Node's http and a raw
 ##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).

@@ -18,6 +18,7 @@
  * @property {number} sndBuf       lwIP TCP_SND_BUF: bytes in flight before send() takes nothing
  * @property {number} rcvWnd       lwIP TCP_WND: bytes buffered before the peer is throttled
  * @property {string[]} modules    process.env.MODULES (built-in modules of the real board)
+ * @property {boolean} apsta       Wifi.connect keeps a running AP and startAP a station (false: the C3 build switches)
  * @property {number[]} rng        addresses of the hardware RNG register (ESP-IDF's WDEV_RND_REG): peek32 reads random bits there
  * @property {number} storageAddr  flash address of the Storage area (saved_code address): peek maps addresses up to 0x10000000 onto it
  */
@@ -35,6 +36,7 @@ const boards = {
     sndBuf: 5760,
     rcvWnd: 5760,
     modules: ['timer', 'Flash', 'Storage', 'heatshrink', 'fs', 'net', 'dgram', 'tls', 'http', 'NetworkJS', 'Wifi', 'TelnetServer', 'crypto', 'neopixel'],
+    apsta: true,
     // WDEV_RND_REG: 0x60035144 in ESP-IDF's soc/esp32 wdev_reg.h; 0x3FF75144 is the same register on the
     // DPORT bus (the address the ESP32 TRM lists).
     rng: [0x3ff75144, 0x60035144],
@@ -43,11 +45,13 @@ const boards = {
 };
 // ESP32-C3: same flash layout and network stack, a quarter of the JsVars (measured: 4095). Its 2v29 build
 // leaves out TELNET (boards/ESP32C3_IDF4.py), so there is no TelnetServer module. RNG: ESP-IDF's
-// soc/esp32c3 wdev_reg.h.
+// soc/esp32c3 wdev_reg.h. No AP+STA from connect/startAP: jswrap_esp32_network.c under
+// CONFIG_IDF_TARGET_ESP32C3 (commit c45ff321d, in 2v24) switches from one mode to the other.
 boards.esp32c3 = Object.assign({}, boards.esp32, {
   name: 'ESP32C3',
   vars: 4095,
   modules: boards.esp32.modules.filter((m) => m !== 'TelnetServer'),
+  apsta: false,
   rng: [0x600260b0],
 });
 // ESP32-S3: the ESP32 configuration (boards/ESP32S3_IDF4.py: same libraries, pool and flash layout); RNG:

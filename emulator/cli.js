@@ -14,6 +14,7 @@ const { startEmulator } = require('./index');
 const HELP = `usage: node emulator/cli.js [options]
   --bundle FILE     firmware bundle to flash and boot (default: boot what Storage holds)
   --port N          host port for the firmware's port 80/8080 listener (default 8080, 0 = any)
+  --dns-port N      host UDP port for the device's UDP port 53, its DNS (default 5353, 0 = any)
   --data DIR        folder of the Storage image, kept across runs (default .data/emulator)
   --board NAME      esp32 | esp32c3 | esp32s3 | emulator (default esp32)
   --wifi FILE       JSON: { "networks": [{ "ssid", "password", "rssi", "channel" }], "scanMs": 1500 }
@@ -54,7 +55,7 @@ async function main() {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const known = ['bundle', 'port', 'data', 'board', 'wifi', 'boot', 'host', 'check', 'prefix', 'quiet'];
+  const known = ['bundle', 'port', 'dns-port', 'data', 'board', 'wifi', 'boot', 'host', 'check', 'prefix', 'quiet'];
   for (const k of Object.keys(a)) if (!known.includes(k)) {
     process.stderr.write('unknown option --' + k + '\n' + HELP + '\n');
     process.exit(2);
@@ -64,12 +65,18 @@ async function main() {
     process.stderr.write('bad --port\n');
     process.exit(2);
   }
+  const dnsPort = a['dns-port'] === undefined ? 5353 : Number(a['dns-port']);
+  if (!(dnsPort >= 0 && dnsPort < 65536 && Math.floor(dnsPort) === dnsPort)) {
+    process.stderr.write('bad --dns-port\n');
+    process.exit(2);
+  }
   const str = (/** @type {string | boolean | undefined} */ v) => (typeof v === 'string' ? v : undefined);
   let emu;
   try {
     emu = await startEmulator({
       bundle: str(a.bundle) && path.resolve(/** @type {string} */ (a.bundle)),
       port,
+      dnsPort,
       data: path.resolve(str(a.data) || '.data/emulator'),
       board: str(a.board),
       wifi: str(a.wifi) && path.resolve(/** @type {string} */ (a.wifi)),
@@ -80,12 +87,15 @@ async function main() {
       quiet: !!a.quiet,
     });
   } catch (e) {
-    process.stderr.write('emulator: ' + (/** @type {Error} */ (e).message || e) + '\n');
+    const msg = String(/** @type {Error} */ (e).message || e);
+    const dns = /device UDP port 53\b/.test(msg);
+    process.stderr.write('emulator: ' + msg + (dns ? ' (the DNS port: pass --dns-port N, or make run DNS_PORT=N; 0 = any free port)' : '') + '\n');
     process.exit(1);
   }
   const e = emu;
   if (e.port) process.stdout.write('Serving on ' + e.url + '\n');
   else process.stdout.write('The firmware opened no listener (yet).\n');
+  if (e.udpPorts[53]) process.stdout.write('DNS on udp://' + (str(a.host) || '127.0.0.1') + ':' + e.udpPorts[53] + '\n');
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -16,7 +16,7 @@ const { Runtime } = require('./runtime');
 const { check } = require('./check');
 
 /** Modules this emulator implements (others of the board's list exist on the device but are not emulated). */
-const EMULATED = new Set(['net', 'Storage', 'Wifi', 'crypto', 'TelnetServer']);
+const EMULATED = new Set(['net', 'dgram', 'Storage', 'Wifi', 'crypto', 'TelnetServer']);
 
 class Device {
   /** @param {import('./index').EmulatorOptions} opts */
@@ -40,11 +40,14 @@ class Device {
       portMap[8080] = opts.port;
     }
     Object.assign(portMap, opts.portMap || {});
-    this.net = new Net({ board: this.board, host: opts.host || '127.0.0.1', portMap, allowRemote: !!opts.allowRemote, print: (s) => this.print(s) });
+    // UDP: the device's DNS port 53 goes to `dnsPort` (any free port by default); other ports as `udpPortMap` says.
+    /** @type {Record<number, number>} */
+    const udpPortMap = Object.assign({ 53: opts.dnsPort === undefined ? 0 : opts.dnsPort }, opts.udpPortMap || {});
+    this.net = new Net({ board: this.board, host: opts.host || '127.0.0.1', portMap, udpPortMap, allowRemote: !!opts.allowRemote, print: (s) => this.print(s) });
     let wifi = opts.wifi;
     if (typeof wifi === 'string') wifi = JSON.parse(fs.readFileSync(wifi, 'utf8'));
     if (Array.isArray(wifi)) wifi = { networks: wifi };
-    this.wifi = new WifiSim(/** @type {import('./wifi').WifiOptions | undefined} */ (wifi), this.flash);
+    this.wifi = new WifiSim(/** @type {import('./wifi').WifiOptions | undefined} */ (wifi), this.flash, this.board);
     this.epoch = 0;
     /** @type {Runtime | null} */
     this.rt = null;
@@ -194,6 +197,9 @@ class Device {
       }
     }
     const errs = this.errors.length;
+    // The host port of the device's DNS port is taken before boot, so it is known (and printed) whatever the
+    // firmware does, and a port already taken on the host fails the start like a TCP one.
+    this.net.udp.hostPort(53);
     this.boot('power');
     await this.net.ready();
     if (o.failOnBootError && this.errors.length > errs) throw new Error('boot failed: ' + this.errors.slice(errs).join('\n'));

@@ -56,6 +56,12 @@ export interface BoardProfile {
   rcvWnd: number;
   /** Built-in modules of the real board. */
   modules: string[];
+  /**
+   * `Wifi.connect` keeps a running access point and `startAP` a station (AP+STA), as 2v29 does on ESP32 and S3.
+   * false (esp32c3): its build switches instead (`CONFIG_IDF_TARGET_ESP32C3` in jswrap_esp32_network.c):
+   * connect() turns the access point off, startAP() from station mode turns the station off.
+   */
+  apsta: boolean;
   /** Addresses of the hardware RNG register (ESP-IDF's WDEV_RND_REG): `peek32` there gives 32 random bits from the OS. */
   rng: number[];
   /** Flash address of the Storage area (0x320000): `peek8/16/32` of an address up to 0x10000000 reads Storage at `addr - storageAddr`. */
@@ -75,6 +81,10 @@ export interface EmulatorOptions {
   port?: number;
   /** Device port → host port, for other listeners (unmapped ports use the same number on the host). */
   portMap?: Record<number, number>;
+  /** Host UDP port for the device's UDP port 53 (its DNS), bound at start; 0 = any free port (the default; the CLI's is 5353). */
+  dnsPort?: number;
+  /** Device UDP port → host UDP port, for other `dgram` ports (unmapped ports use the same number on the host; 0 = any free port). */
+  udpPortMap?: Record<number, number>;
   /** Host address to bind and accept on (127.0.0.1). */
   host?: string;
   /** Folder holding the Storage image (storage.bin); absent: in memory only. */
@@ -89,7 +99,7 @@ export interface EmulatorOptions {
   check?: 'error' | 'warn' | 'off';
   /** Reject startEmulator if the boot code threw. */
   failOnBootError?: boolean;
-  /** Let net.connect reach hosts other than loopback. */
+  /** Let net.connect, and UDP datagrams, reach hosts other than loopback. */
   allowRemote?: boolean;
   /** Receives each console line instead of stdout. */
   log?: (line: string) => void;
@@ -133,11 +143,18 @@ export interface WifiControl {
   leaveAP(mac: string): void;
   /** Replace the networks in range. */
   setNetworks(list: WifiNetwork[]): void;
-  /** The station loses its network (`disconnected`, ESP-IDF reason code, default 200 BEACON_TIMEOUT). */
+  /** The station loses its network (`disconnected`, ESP-IDF reason code, default 200 BEACON_TIMEOUT); the network stays in range. */
   dropStation(reason?: number): void;
+  /**
+   * The network goes away (switched off, out of range): gone from scans, joins fail with reason 201 NO_AP_FOUND,
+   * and a station joined to it is dropped (`disconnected`, reason 200 BEACON_TIMEOUT). Until `networkBack`.
+   */
+  networkGone(ssid: string): void;
+  /** The network is back in range: scans list it and joins work again. 2v29 does not rejoin by itself: the firmware must call connect. */
+  networkBack(ssid: string): void;
   /** The next scan never calls back, and later scans throw "A scan is already in progress" (2v29 after an early ESP-IDF error). */
   hangScan(): void;
-  state(): { mode: string; station: string; ssid: string; ip: string; ap: string | null; scanning: boolean };
+  state(): { mode: string; station: string; ssid: string; ip: string; ap: string | null; scanning: boolean; gone: string[] };
 }
 
 /** A running emulator. */
@@ -146,6 +163,8 @@ export interface Emulator {
   readonly port: number;
   /** Device port → host port of every bound listener. */
   readonly ports: Record<number, number>;
+  /** Device UDP port → host UDP port of every bound `dgram` port (53, the DNS port, from the start). */
+  readonly udpPorts: Record<number, number>;
   /** http://host:port of the main listener. */
   readonly url: string;
   /** The sandbox's global object. */

@@ -36,6 +36,7 @@ async function startEmulator(options) {
   const api = {
     get port() { return dev.mainPort(); },
     get ports() { return dev.net.portTable(); },
+    get udpPorts() { return dev.net.udp.portTable(); },
     get url() { return 'http://' + host + ':' + dev.mainPort(); },
     get context() { return /** @type {import('./runtime').Runtime} */ (dev.rt).global; },
     board: dev.board,
@@ -77,6 +78,8 @@ async function startEmulator(options) {
       leaveAP: (mac) => dev.wifi.leaveAP(mac),
       setNetworks: (list) => dev.wifi.setNetworks(list),
       dropStation: (reason) => dev.wifi.dropStation(reason === undefined ? 200 : reason),
+      networkGone: (ssid) => dev.wifi.networkGone(ssid),
+      networkBack: (ssid) => dev.wifi.networkBack(ssid),
       hangScan: () => dev.wifi.hangScan(),
       state: () => dev.wifi.state(),
     },

@@ -27,6 +27,7 @@
 'use strict';
 const hostNet = require('net');
 const { performance } = require('perf_hooks');
+const { Dgram } = require('./dgram');
 
 /**
  * @typedef {object} Sock
@@ -108,7 +109,8 @@ class Net {
    * @param {import('./boards').Board} o.board
    * @param {string} o.host                      host address to bind (default loopback)
    * @param {Record<number, number>} o.portMap   device port → host port
-   * @param {boolean} o.allowRemote               let net.connect reach non-loopback hosts
+   * @param {Record<number, number>} [o.udpPortMap] device UDP port → host port (dgram.js)
+   * @param {boolean} o.allowRemote               let net.connect (and UDP sends) reach non-loopback hosts
    * @param {(line: string) => void} o.print      the device console
    */
   constructor(o) {
@@ -142,11 +144,16 @@ class Net {
     this.stopped = false;
     /** performance.now() of the last host socket activity (connection or data). */
     this.lastActivity = 0;
+    /** `require("dgram")`: its sockets count against the same `maxSockets`, and its passes run inside idle(). */
+    this.udp = new Dgram({
+      board: o.board, host: o.host, portMap: o.udpPortMap || {}, allowRemote: o.allowRemote, print: o.print,
+      tcpInUse: () => this.tcpInUse(),
+    });
   }
 
   /**
    * Serve a (new) sandbox: its loop, its error constructors, its Socket factory.
-   * @param {{ loop: import('./loop').Loop, err: (type: string, msg: string) => Error, listenersKey: () => any, newSocket: (id: number) => any }} rt
+   * @param {{ loop: import('./loop').Loop, err: (type: string, msg: string) => Error, listenersKey: () => any, newSocket: (id: number) => any, obj: (o: object) => any }} rt
    */
   attach(rt) {
     this.loop = rt.loop;
@@ -154,6 +161,10 @@ class Net {
     this.L = rt.listenersKey;
     this.newSocket = rt.newSocket;
     rt.loop.net = this;
+    this.udp.attach({ loop: rt.loop, err: rt.err, lis: (o, ev) => this.lis(o, ev), obj: rt.obj });
+    this.udp.activity = () => {
+      this.lastActivity = performance.now();
+    };
   }
 
   /** @param {any} obj @param {string} ev */
@@ -162,8 +173,13 @@ class Net {
     return m ? m[ev] : undefined;
   }
 
-  /** Sockets in use as lwIP counts them: listeners and connections. */
+  /** Sockets in use as lwIP counts them: listeners, connections and UDP sockets. */
   inUse() {
+    return this.tcpInUse() + this.udp.inUse();
+  }
+
+  /** TCP listeners and connections. */
+  tcpInUse() {
     let n = this.socks.length;
     for (const s of this.servers.values()) if (s.hp) n++;
     return n;
@@ -428,6 +444,8 @@ class Net {
       this.socks.push(s);
       this.loop.queue(srv.obj, this.lis(srv.obj, 'connect'), [s.obj]);
     }
+    // socketIdle's order: accept, the server list (bound UDP sockets), the client list (TCP sockets, then UDP).
+    this.udp.serverPass();
     let gone = 0;
     for (let i = 0; i < this.socks.length; i++) {
       const s = this.socks[i];
@@ -436,6 +454,7 @@ class Net {
       if (s.closed) gone++;
     }
     if (gone) this.socks = this.socks.filter((s) => !s.closed);
+    this.udp.clientPass();
   }
 
   /** @param {Sock} s */
@@ -511,6 +530,7 @@ class Net {
 
   /** Whether another pass has something to do right now. */
   busy() {
+    if (this.udp.busy()) return true;
     for (const srv of this.servers.values()) if (srv.pending.length && srv.hp) return true;
     for (let i = 0; i < this.socks.length; i++) {
       const s = this.socks[i];
@@ -539,6 +559,7 @@ class Net {
     this.socks = [];
     this.byId.clear();
     for (const id of Array.from(this.servers.keys())) this.closeServer(id);
+    this.udp.kill();
   }
 
   /** Device port → host port of every bound listener. */
@@ -554,6 +575,7 @@ class Net {
     const b = this.binding.slice();
     this.binding.length = 0;
     await Promise.all(b);
+    await this.udp.ready();
   }
 
   /** Release every host resource. */
@@ -566,6 +588,7 @@ class Net {
     for (const hp of this.ports.values()) closing.push(new Promise((r) => hp.server.close(() => r(undefined))));
     this.ports.clear();
     await Promise.all(closing);
+    await this.udp.stop();
   }
 }
 

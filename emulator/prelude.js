@@ -367,6 +367,51 @@
       },
     };
   };
+  // ---------------------------------------------------------------- dgram (libs/network/jswrap_net.c; host side: dgram.js)
+  function dgramSocket() {}
+  method(dgramSocket.prototype, 'bind', function bind(port, cb) {
+    // The callback becomes the "bind" listener (replacing any), queued after the bind even when it threw.
+    var m = listenersOf(this, true);
+    if (cb !== undefined && cb !== null) m.bind = [cb]; else delete m.bind;
+    var err = null;
+    try { N.uBind(this[ID], Number(port) | 0); } catch (e) { err = e; }
+    if (m.bind) N.queue(this, m.bind, [this]);
+    if (err) throw err;
+    return this;
+  });
+  method(dgramSocket.prototype, 'send', function send(buffer, offset, length) {
+    var port = arguments[3], address, msg;
+    if (typeof port === 'number' || typeof port === 'boolean') {
+      // send(msg, offset, length, port, address): `length` chars of String(msg) from `offset`.
+      var from = Number(offset) | 0, count = Number(length) | 0;
+      msg = from < 0 ? '' : count < 0 ? String(buffer).substr(from) : String(buffer).substr(from, count);
+      address = arguments[4];
+    } else {
+      // send(msg, port, address)
+      msg = buffer === undefined ? undefined : buffer === null ? 'null' : String(buffer);
+      port = offset;
+      address = length;
+    }
+    N.uSend(this[ID], msg, String(address), Number(port) | 0);
+  });
+  method(dgramSocket.prototype, 'close', function close() { N.uClose(this[ID]); });
+  method(dgramSocket.prototype, 'addMembership', function addMembership() {});
+  makers.dgram = function () {
+    return {
+      createSocket: function createSocket(type, cb) {
+        if (cb !== undefined && typeof cb !== 'function') {
+          var t = cb === null ? 'null' : typeof cb;
+          print('ERROR: Expecting Callback Function but got ' + t.charAt(0).toUpperCase() + t.slice(1));
+          return undefined;
+        }
+        var s = new dgramSocket();
+        hide(s, ID, N.uNew(s, isObj(type) && !!type.reuseAddr));
+        if (cb) s.on('connect', cb);
+        return s;
+      },
+    };
+  };
+
   function urlParse(u) {
     var m = /^(?:([a-z]+:)\/\/)?([^/:?]*)(?::(\d+))?([^?]*)(\?.*)?$/.exec(String(u)) || [];
     return { protocol: m[1], method: 'GET', host: m[2] || '', path: (m[4] || '/') + (m[5] || ''), pathname: m[4] || '/', search: m[5] || null, port: m[3] ? Number(m[3]) : null, query: m[5] ? m[5].slice(1) : null };
@@ -533,7 +578,7 @@
     ID: ID,
     mkErr: mkErr,
     newSocket: newSocket,
-    protos: [Socket.prototype, Server.prototype, StorageFile.prototype, EP, InternalError.prototype],
+    protos: [Socket.prototype, Server.prototype, dgramSocket.prototype, StorageFile.prototype, EP, InternalError.prototype],
     E: E,
     process: process_,
     Uint8Array: Uint8Array,

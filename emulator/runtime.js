@@ -85,6 +85,7 @@ class Runtime {
       err: (t, m) => this.P.mkErr(t, m),
       listenersKey: () => this.P.L,
       newSocket: (id) => this.P.newSocket(id),
+      obj: (o) => this.P.JSON.parse(JSON.stringify(o)),
     });
     dev.wifi.attach({
       queue: (self, fns, args) => { if (!this.dead) this.loop.queue(self, fns, args); },
@@ -124,6 +125,7 @@ class Runtime {
     const net = this.dev.net;
     for (const s of net.servers.values()) r.push(s.obj);
     for (const s of net.socks) r.push(s.obj);
+    for (const s of net.udp.socks) r.push(s.obj);
     for (const t of this.loop.timers.values()) r.push(t.fn, t.args);
     for (const e of this.loop.events) {
       if (Array.isArray(e)) r.push(...e);
@@ -146,6 +148,13 @@ class Runtime {
       if (s.buf.length) n += strVars(s.buf.length);
     }
     n += 4 * net.servers.size;
+    for (const s of net.udp.socks) {
+      n += 8;
+      // One send string: each queued datagram with its 8-byte header.
+      let q = 0;
+      for (const d of s.tx) q += d.data.length + 8;
+      if (q) n += strVars(q);
+    }
     return n;
   }
 
@@ -299,6 +308,14 @@ class Runtime {
       nClose: (id) => net.closeServer(id),
       /** @param {any} obj @param {unknown} host @param {number} port */
       nConnect: (obj, host, port) => net.connect(obj, host, port),
+      /** @param {any} obj @param {boolean} reuse */
+      uNew: (obj, reuse) => net.udp.create(obj, reuse),
+      /** @param {number} id @param {number} port */
+      uBind: (id, port) => net.udp.bind(id, port),
+      /** @param {number} id @param {string | undefined} msg @param {string} host @param {number} port */
+      uSend: (id, msg, host, port) => net.udp.send(id, msg, host, port),
+      /** @param {number} id */
+      uClose: (id) => net.udp.close(id),
       /** @param {number} id @param {string} s */
       sWrite: (id, s) => net.write(id, s),
       /** @param {number} id */

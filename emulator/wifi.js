@@ -18,6 +18,20 @@
  *   saved ones (2v29 passes a zeroed config to esp_wifi_set_config).
  * `dhcp_timeout` is never emitted on ESP32; `sta_joined`/`sta_left` come from
  * the host (`joinAP`/`leaveAP`). Timings are host milliseconds.
+ *
+ * AP+STA: on ESP32 and S3 `connect` keeps a running access point (mode
+ * APSTA) and `startAP` a station. The C3 build (board `apsta: false`) does
+ * not refuse either: under CONFIG_IDF_TARGET_ESP32C3 `connect` sets the mode
+ * to STA (the access point stops, silently) and `startAP` from STA mode sets
+ * it to AP (the station stops: `disconnected` with reason 8 ASSOC_LEAVE if it
+ * was joined, assumed, as ESP-IDF reports leaving). `scan()` has no such
+ * guard: from AP mode it gives APSTA on the C3 too, and `startAP` from APSTA
+ * keeps APSTA there; a restored `.wificfg` mode is applied as saved.
+ *
+ * The host can take a network out of range and bring it back
+ * (`networkGone`/`networkBack`): gone, it is missing from scans, joins fail
+ * with 201 NO_AP_FOUND, and a station on it is dropped (200 BEACON_TIMEOUT).
+ * 2v29 never rejoins by itself.
  */
 'use strict';
 const { nameField, strBytes } = require('./flash');
@@ -66,11 +80,15 @@ class WifiSim {
   /**
    * @param {WifiOptions | undefined} o
    * @param {import('./flash').Flash} flash
+   * @param {{ apsta?: boolean }} [board]  `apsta: false`: the C3 build's switching between AP and station
    */
-  constructor(o, flash) {
+  constructor(o, flash, board) {
     o = o || {};
     this.o = o;
     this.flash = flash;
+    this.apsta = !board || board.apsta !== false;
+    /** SSIDs out of range for now (networkGone), whatever `networks` says. @type {Set<string>} */
+    this.gone = new Set();
     /** @type {WifiNetwork[]} */
     this.networks = (o.networks || []).slice();
     this.scanMs = o.scanMs === undefined ? 1500 : o.scanMs;
@@ -162,9 +180,9 @@ class WifiSim {
     return this.rt ? this.rt.json(JSON.stringify(o)) : o;
   }
 
-  /** @param {string} ssid */
+  /** A network in range now. @param {string} ssid */
   find(ssid) {
-    return this.networks.find((n) => n.ssid === ssid) || null;
+    return this.gone.has(ssid) ? null : this.networks.find((n) => n.ssid === ssid) || null;
   }
 
   /** @param {WifiNetwork} n */
@@ -265,6 +283,7 @@ class WifiSim {
       this.scanCb = null;
       const list = this.networks
         .map((n, i) => ({ rssi: n.rssi === undefined ? -60 - 5 * i : n.rssi, authMode: this.auth(n), ssid: n.ssid, mac: this.bssid(n, i), channel: String(n.channel || 1 + ((i * 5) % 13)) }))
+        .filter((n) => !this.gone.has(n.ssid))
         .sort((x, y) => y.rssi - x.rssi);
       this.callback(fn, [this.obj(list)]);
     }, this.scanMs);
@@ -273,7 +292,9 @@ class WifiSim {
 
   /** @param {Function | undefined} cb @param {string} ssid @param {string} password */
   connect(cb, ssid, password) {
-    this.mode = this.mode === 0 || this.mode === 1 ? 1 : 3;
+    // AP or APSTA → APSTA; on the C3 build → STA: the access point stops without a word.
+    if (this.mode & 2 && !this.apsta) this.ap.started = false;
+    this.mode = this.mode === 0 || this.mode === 1 || !this.apsta ? 1 : 3;
     this.gotIpCb = cb || null;
     this.discCb = null;
     const wasUp = this.sta.state === 'connected';
@@ -327,6 +348,14 @@ class WifiSim {
     this.sta.net = null;
   }
 
+  /** The station interface stops (a mode change on the C3): a join under way is abandoned, a joined station leaves (reason 8). */
+  stopStation() {
+    this.sta.attempt++;
+    this.gotIpCb = null;
+    if (this.sta.state === 'connected' || this.sta.state === 'associated') this.dropStation(8);
+    else this.sta.state = 'idle';
+  }
+
   /** @param {Function | undefined} cb */
   disconnect(cb) {
     this.discCb = cb || null;
@@ -360,10 +389,15 @@ class WifiSim {
     this.ap.password = pw;
     this.ap.authMode = auth;
     this.ap.channel = o.channel && o.channel >= 1 && o.channel <= 13 ? o.channel : 1;
+    // The C3 build: from STA mode the station stops (mode NULL | AP); from APSTA (after a scan) it stays.
+    if (this.mode === 1 && !this.apsta) {
+      this.mode = 0;
+      this.stopStation();
+    }
     this.mode |= 2;
     const epoch = this.epoch;
     this.later(() => {
-      this.ap.started = true;
+      if (this.mode & 2) this.ap.started = true;
       if (epoch === this.epoch) this.callback(cb, [null]);
     }, this.apMs);
     return undefined;
@@ -425,7 +459,12 @@ class WifiSim {
     if (cfg.hostname) this.hostname = String(cfg.hostname);
     if (this.mode & 1 && cfg.ssid) {
       const cb = this.gotIpCb;
+      // esp_wifi_connect() itself, not Wifi.connect: the saved mode stays, APSTA included on the C3.
+      const mode = this.mode;
+      const started = this.ap.started;
       this.connect(undefined, String(cfg.ssid), String(cfg.password || ''));
+      this.mode = mode;
+      this.ap.started = started;
       this.gotIpCb = cb;
     }
     return undefined;
@@ -451,9 +490,31 @@ class WifiSim {
     this.networks = list.slice();
   }
 
+  /**
+   * Host control: the network goes out of range until networkBack (missing from scans, joins fail with 201); a
+   * station on it loses it (200 BEACON_TIMEOUT).
+   * @param {string} ssid
+   */
+  networkGone(ssid) {
+    this.gone.add(ssid);
+    const n = this.sta.net;
+    if (n && n.ssid === ssid && (this.sta.state === 'connected' || this.sta.state === 'associated')) {
+      this.sta.attempt++;
+      this.dropStation(200);
+    }
+  }
+
+  /** Host control: the network is in range again (2v29 does not rejoin by itself). @param {string} ssid */
+  networkBack(ssid) {
+    this.gone.delete(ssid);
+  }
+
   /** Host view of the radio. */
   state() {
-    return { mode: MODES[this.mode], station: this.sta.state, ssid: this.sta.ssid, ip: this.sta.ip, ap: this.ap.started ? this.ap.ssid : null, scanning: !!this.scanCb };
+    return {
+      mode: MODES[this.mode], station: this.sta.state, ssid: this.sta.ssid, ip: this.sta.ip, ap: this.ap.started ? this.ap.ssid : null,
+      scanning: !!this.scanCb, gone: Array.from(this.gone),
+    };
   }
 
   stop() {

@@ -9,6 +9,7 @@ import type { Clock, Crypto, Hal, Storage, Sys, Wifi, WifiNet } from './hal';
 import type { EspAp, EspChip, EspCrypto, EspE, EspEnv, EspStorage, EspTelnet, EspWifi } from './espruino-types';
 import { espruinoEnv, espruinoHal, optional } from './espruino';
 import { simRadio } from './radio-sim';
+import { espruinoUdp } from './espruino-udp';
 
 /** Deadlines for radio operations whose callback may never come (a scan can hang after an early error), ms. */
 const SCAN_MS = 20000;
@@ -269,6 +270,7 @@ export function withServices(hal: Hal, board: Board, env?: EspEnv): Hal {
     hal.random = espRandom(hal.crypto, ch, board.rngReg, () => hal.clock.now());
   }
   hal.sys = espSys(ch, optional<EspTelnet>(e, 'TelnetServer'));
+  hal.udp = espruinoUdp(e) || undefined;
   return hal;
 }
 

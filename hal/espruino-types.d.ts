@@ -34,6 +34,36 @@ export interface EspNet {
   connect(opts: { host: string; port: number }, onConnect: () => void): EspSocket;
 }
 
+/** Who sent a datagram (`message`'s second argument). */
+export interface EspRinfo {
+  address: string;
+  port: number;
+  /** Bytes in the message (at most 528 on ESP32: longer datagrams arrive truncated). */
+  size: number;
+}
+
+/**
+ * A UDP socket from `require("dgram").createSocket("udp4")` (libs/network/jswrap_net.c, socketserver.c at 2v29).
+ * Its events come from the event loop with `this` = the socket.
+ */
+export interface EspDgramSocket {
+  /** Binds every interface; throws InternalError "Unable to create socket" when the port is taken or lwIP has no socket left (the socket then closes by itself). */
+  bind(port: number, cb?: (s: EspDgramSocket) => void): EspDgramSocket;
+  /** Queues one datagram; `msg` must be a string (a Uint8Array would be sent as the text "65,66,67"). Throws "This socket is closed" after close(). */
+  send(msg: string, port: number, address: string): void;
+  /** Closes once what was queued is sent: `end` and `close` follow (twice for a bound socket). */
+  close(): void;
+  /** `msg` is a binary string (char codes 0-255). */
+  on(ev: 'message', fn: (msg: string, rinfo: EspRinfo) => void): void;
+  on(ev: 'close', fn: (hadError: boolean) => void): void;
+}
+
+/** `require("dgram")`: every networked 2v29 build. */
+export interface EspDgram {
+  /** The type is ignored (always IPv4); an object is taken as options (`reuseAddr`). */
+  createSocket(type: string): EspDgramSocket;
+}
+
 /** `require("Storage")`. Names longer than 28 characters are silently truncated. */
 export interface EspStorage {
   write(name: string, data: string, offset?: number, size?: number): boolean;

@@ -68,7 +68,7 @@ export interface Net {
 
 /** A bound UDP socket. */
 export interface UdpSock {
-  /** Send `data[off..off+len)` as one datagram to `addr`:`port`; false if it could not be queued. Datagrams over 528 bytes are truncated on ESP32: keep them smaller. */
+  /** Send `data[off..off+len)` as one datagram to `addr`:`port`; false if it could not be queued. (ESP32 sends it whole: only what it receives is cut, at 528 bytes.) */
   send(data: Uint8Array, off: number, len: number, addr: string, port: number): boolean;
   /** Unbind; no callbacks after this call. */
   close(): void;
@@ -76,7 +76,7 @@ export interface UdpSock {
 
 /** UDP (datagrams: unreliable, unordered, possibly duplicated). */
 export interface Udp {
-  /** Bind `port` on every interface; `recv` gets each datagram (a view valid until it returns) and its sender. Null if the port cannot be bound. */
+  /** Bind `port` on every interface; `recv` gets each datagram (a view valid until it returns) and its sender: on ESP32 at most its first 528 bytes (the rest is lost). Null if the port cannot be bound. */
   bind(port: number, recv: (data: Uint8Array, addr: string, port: number) => void): UdpSock | null;
 }
 

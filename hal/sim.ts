@@ -11,12 +11,15 @@
  * that always runs before the next event.
  *
  * Peers are scripted by the test through `SimClient`; an outgoing
- * `net.connect` is wired to a listener of the same Sim.
+ * `net.connect` is wired to a listener of the same Sim. UDP peers are
+ * `SimUdpClient`s (`udpClient()`); datagrams are events too, never delivered
+ * from inside `send()`, and may be lost, duplicated or delayed on purpose
+ * (`udpLoss`, `udpDup`, `udpDelay`).
  *
  * Runs on Node only (Buffer for the codec); excluded from the device build.
  */
 import { createHash, pbkdf2Sync } from 'crypto';
-import { Clock, Codec, Crypto, Hal, Listener, Mem, Net, Sock, SockErr, SockHandler, Storage, Sys, Wifi, WifiNet } from './hal';
+import { Clock, Codec, Crypto, Hal, Listener, Mem, Net, Sock, SockErr, SockHandler, Storage, Sys, Udp, UdpSock, Wifi, WifiNet } from './hal';
 
 /** Options of a Sim; every field has a device-like default. */
 export interface SimOpts {
@@ -86,6 +89,33 @@ export interface SimWifi extends Wifi {
   networkGone(ssid: string): void;
   networkBack(ssid: string): void;
 }
+
+/** One datagram a SimUdpClient received. */
+export interface SimDatagram {
+  /** The bytes, latin1 (char code = byte). */
+  data: string;
+  /** The sender's address and port (the device's bound port). */
+  addr: string;
+  from: number;
+}
+
+/** A UDP peer scripted by the test (a phone asking the device's DNS, say). */
+export interface SimUdpClient {
+  /** Its address and port, as the device's `recv` sees them. */
+  readonly addr: string;
+  readonly port: number;
+  /** Send one datagram to the device's port `toPort`: delivered on a later run() (or lost, duplicated, delayed: see Sim.udpLoss). */
+  send(data: string | Uint8Array, toPort: number): void;
+  /** Every datagram received, in arrival order. */
+  readonly received: SimDatagram[];
+  /** The datagrams received since the last take(). */
+  take(): SimDatagram[];
+  /** Stop receiving: later datagrams to it are lost; its port is free again. */
+  close(): void;
+}
+
+/** A fault setting: a probability (0..1, drawn from the Sim's seeded generator) or a function of the datagram's number (0, 1, … in sending order, both directions). */
+export type SimUdpFault = number | ((n: number) => boolean);
 
 /** The latin1 codec the Sim uses: one char per byte, binary-safe. */
 export const latin1: Codec = {
@@ -368,6 +398,46 @@ class Client implements SimClient, End {
   }
 }
 
+/** Whoever holds a UDP port: a device socket (bound on every address) or a SimUdpClient (at its own address). */
+interface UdpEnd {
+  /** Null for a device socket. */
+  addr: string | null;
+  deliver(b: Uint8Array, addr: string, port: number): void;
+}
+
+class UdpClient implements SimUdpClient, UdpEnd {
+  received: SimDatagram[] = [];
+  private tk = 0;
+  private shut = false;
+
+  constructor(private sim: Sim, readonly addr: string, readonly port: number) {}
+
+  send(data: string | Uint8Array, toPort: number): void {
+    if (this.shut) throw new Error('sim: udp send() after close()');
+    const b = typeof data === 'string' ? latin1.bytes(data) : data.slice();
+    this.sim.udpRoute(b, this.addr, this.port, SIM_DEVICE_IP, toPort);
+  }
+
+  take(): SimDatagram[] {
+    const r = this.received.slice(this.tk);
+    this.tk = this.received.length;
+    return r;
+  }
+
+  close(): void {
+    if (this.shut) return;
+    this.shut = true;
+    this.sim.udpFree(this.port, this);
+  }
+
+  deliver(b: Uint8Array, addr: string, port: number): void {
+    this.received.push({ data: latin1.str(b, 0, b.length), addr: addr, from: port });
+  }
+}
+
+/** The device's address as its UDP peers see it (the access point's). */
+const SIM_DEVICE_IP = '192.168.4.1';
+
 interface Lst {
   accept: (s: Sock) => SockHandler | null;
   /** Connections waiting for their accept event. */
@@ -551,6 +621,7 @@ export class Sim implements Hal {
   mem: Mem;
   storage: Storage;
   wifi: SimWifi;
+  udp: Udp;
   crypto: Crypto = simCrypto;
   /** Reboots asked for (the app's state is not reset: a test starts a new app on the same Storage), and the telnet console's state. */
   reboots = 0;
@@ -588,6 +659,16 @@ export class Sim implements Hal {
   memUsed: number;
   /** Sockets counted by openSockets(); internal. */
   openCount = 0;
+  /** UDP: drop a datagram (either direction). Default 0 (none). */
+  udpLoss: SimUdpFault = 0;
+  /** UDP: deliver a datagram twice. Default 0 (never). */
+  udpDup: SimUdpFault = 0;
+  /** UDP: ms from send to delivery, a number or a function of the datagram's number (and copy: 0, or 1 for a duplicate); unequal delays reorder. Default 0 (next run()). */
+  udpDelay: number | ((n: number, copy: number) => number) = 0;
+  /** Most bytes of a datagram the device's sockets receive; the rest is cut off (ESP32: 528). */
+  udpRecvMax = 528;
+  /** Datagrams sent so far, both directions (the next one's number for the fault settings). */
+  udpSent = 0;
 
   private t = 0;
   private seq = 0;
@@ -599,11 +680,14 @@ export class Sim implements Hal {
   private lsn = new Map<number, Lst>();
   private running = false;
   private nPeers = 0;
+  private udpEnds = new Map<number, UdpEnd>();
+  private udpRnd: number;
 
   constructor(opts?: SimOpts) {
     const o = opts || {};
     this.backlog = o.backlog !== undefined ? o.backlog : 8;
     this.rnd = (o.seed || 1) >>> 0 || 1;
+    this.udpRnd = (this.rnd ^ 0x9e3779b9) >>> 0 || 1;
     const memTotal = o.memTotal !== undefined ? o.memTotal : 16383 * 14;
     this.memUsed = Math.round(memTotal / 4);
     this.mem = { usage: () => ({ used: this.memUsed, total: memTotal, unit: 'bytes' }) };
@@ -634,6 +718,7 @@ export class Sim implements Hal {
       connect: (host, port, h) => this.outgoing(host, port, h),
     };
     this.wifi = new SimWifiImpl(this.clock);
+    this.udp = { bind: (port, recv) => this.udpBind(port, recv) };
   }
 
   /** Append a console line to `logs`. */
@@ -728,6 +813,85 @@ export class Sim implements Hal {
   /** Sockets of the core (accepted or outgoing) not yet released by close(), a reset or a refusal: the leak check. */
   openSockets(): number {
     return this.openCount;
+  }
+
+  /** A UDP peer at `ip` (default 10.0.0.x) and `port` (default: a free one from 50000). Throws if the port is taken. */
+  udpClient(port?: number, ip?: string): SimUdpClient {
+    let p = port !== undefined ? port : 50000;
+    if (port === undefined) while (this.udpEnds.has(p)) p++;
+    else if (this.udpEnds.has(p)) throw new Error('sim: UDP port ' + p + ' is taken');
+    this.nPeers++;
+    const c = new UdpClient(this, ip || '10.0.0.' + (2 + (this.nPeers % 250)), p);
+    this.udpEnds.set(p, c);
+    return c;
+  }
+
+  /** The ports the device's UDP sockets hold (the leak check). */
+  udpPorts(): number[] {
+    const r: number[] = [];
+    this.udpEnds.forEach((e, p) => {
+      if (e.addr === null) r.push(p);
+    });
+    return r.sort((a, b) => a - b);
+  }
+
+  /** Send a datagram (internal): the fault settings apply; it reaches whoever holds `toPort` at delivery time (a peer only at its own address). */
+  udpRoute(b: Uint8Array, fromAddr: string, fromPort: number, toAddr: string, toPort: number): void {
+    const n = this.udpSent++;
+    if (this.fault(this.udpLoss, n)) return;
+    const copies = this.fault(this.udpDup, n) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const d = this.udpDelay;
+      this.at(typeof d === 'function' ? d(n, i) : d, () => {
+        const e = this.udpEnds.get(toPort);
+        if (e && (e.addr === null || e.addr === toAddr)) e.deliver(b, fromAddr, fromPort);
+      });
+    }
+  }
+
+  /** Release a UDP port (internal), if `e` still holds it. */
+  udpFree(port: number, e: UdpEnd): void {
+    if (this.udpEnds.get(port) === e) this.udpEnds.delete(port);
+  }
+
+  private fault(f: SimUdpFault, n: number): boolean {
+    if (typeof f === 'function') return f(n);
+    if (!(f > 0)) return false;
+    let x = this.udpRnd;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.udpRnd = x >>> 0;
+    return this.udpRnd / 4294967296 < f;
+  }
+
+  private udpBind(port: number, recv: (data: Uint8Array, addr: string, port: number) => void): UdpSock | null {
+    if (!(port > 0 && port < 65536 && Math.floor(port) === port) || this.udpEnds.has(port)) return null;
+    let open = true;
+    const end: UdpEnd = {
+      addr: null,
+      deliver: (b, addr, from) => {
+        if (!open) return;
+        // A fresh copy per delivery, cut as the board cuts it; scribbled over once recv returns, so a core that
+        // keeps the view past its call (the contract forbids it) reads garbage here rather than on a board.
+        const v = b.slice(0, Math.min(b.length, this.udpRecvMax));
+        recv(v, addr, from);
+        v.fill(0xee);
+      },
+    };
+    this.udpEnds.set(port, end);
+    return {
+      send: (data, off, len, addr, to) => {
+        if (!open || !(to > 0 && to < 65536 && Math.floor(to) === to) || !(off >= 0 && len >= 0 && off + len <= data.length) || len > 65507) return false;
+        this.udpRoute(data.slice(off, off + len), SIM_DEVICE_IP, port, addr, to);
+        return true;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.udpFree(port, end);
+      },
+    };
   }
 
   /** Whether a listener is open on `port`. */

@@ -379,7 +379,7 @@ describe('process.memory() and reboots', () => {
 describe('command line', () => {
   test('node emulator/cli.js flashes the bundle, prints the address it serves on, and stops on SIGTERM', async () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-cli-'));
-    const cli = spawn(process.execPath, [path.join(__dirname, '..', 'emulator', 'cli.js'), '--bundle', fixture('boot-counter.js'), '--port', '0', '--data', data, '--prefix', '[esp] ']);
+    const cli = spawn(process.execPath, [path.join(__dirname, '..', 'emulator', 'cli.js'), '--bundle', fixture('boot-counter.js'), '--port', '0', '--dns-port', '0', '--data', data, '--prefix', '[esp] ']);
     try {
       let out = '';
       cli.stdout.setEncoding('utf8');

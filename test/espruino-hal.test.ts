@@ -9,6 +9,7 @@ import type { EspEnv } from '../hal/espruino-types';
 import { SockErr } from '../hal/hal';
 import type { Hal, Sock, SockHandler, WifiNet } from '../hal/hal';
 import { simRadio, SCAN_MS, JOIN_MS } from '../hal/radio-sim';
+import { espruinoUdp } from '../hal/espruino-udp';
 import { board as esp32 } from '../boards/esp32';
 import { board as linux } from '../boards/linux';
 import type { Board } from '../boards/types';
@@ -684,5 +685,143 @@ describe('espruino HAL: the radio', () => {
     f.advance(1000);
     expect(out.slice(3)).toEqual(['bad_password', null]);
     expect(radio.status().apIp).toBe('192.168.4.1');
+  });
+});
+
+/** An interpreter dgram socket: refuses non-strings (2v29 would send a Uint8Array as "65,66,67"). */
+class FakeDgramSocket extends FakeSocket {
+  port = -1;
+  sent: [string, number, string][] = [];
+  closes = 0;
+  failSend = false;
+  bind(port: number) {
+    this.port = port;
+    return this;
+  }
+  send(m: unknown, port: number, addr: string) {
+    if (typeof m !== 'string') throw new Error('dgram send given ' + Object.prototype.toString.call(m) + ': would send "65,66,67"');
+    if (this.failSend || this.closes) throw new Error('This socket is closed');
+    this.sent.push([m, port, addr]);
+  }
+  close() {
+    this.closes++;
+  }
+}
+
+/** `require("dgram")` over FakeDgramSockets; ports in `busy` refuse to bind as 2v29 does (it throws). */
+function fakeDgram(busy: number[] = []) {
+  const socks: FakeDgramSocket[] = [];
+  const types: unknown[] = [];
+  return {
+    socks,
+    types,
+    busy,
+    createSocket(type: unknown) {
+      types.push(type);
+      const s = new FakeDgramSocket();
+      const bind = s.bind.bind(s);
+      s.bind = (port: number) => {
+        if (busy.indexOf(port) >= 0) throw new Error('Unable to create socket');
+        return bind(port);
+      };
+      socks.push(s);
+      return s;
+    },
+  };
+}
+
+describe('espruino HAL: UDP over dgram', () => {
+  const setup = (busy: number[] = []) => {
+    const d = fakeDgram(busy);
+    const f = fakeEnv({ modules: { dgram: d } });
+    const udp = espruinoUdp(f.env)!;
+    const got: [string, string, number][] = [];
+    const recv = (b: Uint8Array, addr: string, port: number) => got.push([latin1(b), addr, port]);
+    return { d, f, udp, got, recv };
+  };
+
+  it('is null where the interpreter has no dgram module', () => {
+    expect(espruinoUdp(fakeEnv().env)).toBeNull();
+  });
+
+  it('binds a udp4 socket; a message (a binary string) reaches recv as bytes with its sender', () => {
+    const { d, udp, got, recv } = setup();
+    const sock = udp.bind(53, recv);
+    expect(sock).not.toBeNull();
+    expect(d.types).toEqual(['udp4']);
+    expect(d.socks[0].port).toBe(53);
+    let all = '';
+    for (let i = 0; i < 256; i++) all += String.fromCharCode(i);
+    d.socks[0].emit('message', all, { address: '192.168.4.2', port: 50001, size: 256 });
+    expect(got).toEqual([[all, '192.168.4.2', 50001]]);
+  });
+
+  it('sends a string made with E.toString, (msg, port, address), only the bytes asked for', () => {
+    const { d, udp, recv } = setup();
+    const sock = udp.bind(53, recv)!;
+    const buf = bytesOf('..\x00\xffanswer..');
+    expect(sock.send(buf, 2, 8, '192.168.4.2', 50001)).toBe(true);
+    expect(d.socks[0].sent).toEqual([['\x00\xffanswer', 50001, '192.168.4.2']]);
+  });
+
+  it('never throws: a send that throws or a conversion out of memory returns false; a port taken makes bind null', () => {
+    const { d, f, udp, recv } = setup([53]);
+    expect(udp.bind(53, recv)).toBeNull();
+    const sock = udp.bind(5353, recv)!;
+    const s = d.socks[1];
+    s.failSend = true;
+    expect(sock.send(bytesOf('x'), 0, 1, '10.0.0.2', 1)).toBe(false);
+    s.failSend = false;
+    f.e.oom = true;
+    expect(sock.send(bytesOf('x'), 0, 1, '10.0.0.2', 1)).toBe(false);
+    f.e.oom = false;
+    expect(sock.send(bytesOf('x'), 0, 1, '10.0.0.2', 1)).toBe(true);
+  });
+
+  it('close() closes the socket once; nothing reaches recv after it and send() returns false', () => {
+    const { d, udp, got, recv } = setup();
+    const sock = udp.bind(53, recv)!;
+    sock.close();
+    sock.close();
+    expect(d.socks[0].closes).toBe(1);
+    d.socks[0].emit('message', 'late', { address: '10.0.0.2', port: 1, size: 4 });
+    d.socks[0].emit('close', false);
+    expect(got).toEqual([]);
+    expect(sock.send(bytesOf('x'), 0, 1, '10.0.0.2', 1)).toBe(false);
+    expect(d.socks).toHaveLength(1); // closed by the core: not bound again
+  });
+
+  it('binds the port again when the interpreter closes the socket by itself (an empty datagram does on ESP32)', () => {
+    const { d, f, udp, got, recv } = setup();
+    const sock = udp.bind(53, recv)!;
+    const old = d.socks[0];
+    old.emit('close', false);
+    expect(d.socks).toHaveLength(2);
+    expect(d.socks[1].port).toBe(53);
+    // A bound socket's `end`/`close` pair comes twice on 2v29: the second one changes nothing.
+    old.emit('close', false);
+    expect(d.socks).toHaveLength(2);
+    old.emit('message', 'stale', { address: '10.0.0.2', port: 1, size: 5 });
+    d.socks[1].emit('message', 'fresh', { address: '10.0.0.2', port: 1, size: 5 });
+    expect(got.map((g) => g[0])).toEqual(['fresh']);
+    expect(sock.send(bytesOf('ok'), 0, 2, '10.0.0.2', 1)).toBe(true);
+    expect(d.socks[1].sent).toHaveLength(1);
+    // The port taken meanwhile: retried every second until it binds, and never after the core's close().
+    d.busy.push(53);
+    d.socks[1].emit('close', false);
+    expect(sock.send(bytesOf('x'), 0, 1, '10.0.0.2', 1)).toBe(false);
+    f.advance(1000);
+    f.advance(1000);
+    const tries = d.socks.length;
+    expect(tries).toBe(5);
+    d.busy.length = 0;
+    f.advance(1000);
+    expect(d.socks).toHaveLength(6);
+    expect(d.socks[5].port).toBe(53);
+    sock.close();
+    expect(d.socks[5].closes).toBe(1);
+    d.socks[5].emit('close', false);
+    f.advance(5000);
+    expect(d.socks).toHaveLength(6);
   });
 });

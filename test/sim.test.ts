@@ -699,3 +699,107 @@ describe('codec, memory and log', () => {
     expect(sim.logs).toEqual(['one', 'two']);
   });
 });
+
+describe('Sim UDP', () => {
+  /** The device side bound to `port`: what it received (latin1), and its socket. */
+  function device(sim: Sim, port = 53) {
+    const got: { data: string; addr: string; port: number; view: Uint8Array }[] = [];
+    const sock = sim.udp.bind(port, (d, addr, p) => got.push({ data: latin1.str(d, 0, d.length), addr, port: p, view: d }))!;
+    return { got, sock };
+  }
+
+  test('datagrams are events: nothing arrives before run(), in either direction', () => {
+    const sim = new Sim();
+    const d = device(sim);
+    const c = sim.udpClient();
+    c.send('q', 53);
+    expect(d.got).toEqual([]);
+    sim.run();
+    expect(d.got.map((g) => [g.data, g.addr, g.port])).toEqual([['q', c.addr, c.port]]);
+    expect(d.sock.send(latin1.bytes('a'), 0, 1, c.addr, c.port)).toBe(true);
+    expect(c.received).toEqual([]);
+    sim.run();
+    expect(c.take()).toEqual([{ data: 'a', addr: '192.168.4.1', from: 53 }]);
+    expect(c.take()).toEqual([]);
+  });
+
+  test('a datagram reaches a peer only at its own address; a closed peer gets nothing', () => {
+    const sim = new Sim();
+    const d = device(sim);
+    const c = sim.udpClient(5000, '10.0.0.9');
+    d.sock.send(latin1.bytes('wrong'), 0, 5, '10.0.0.8', 5000);
+    d.sock.send(latin1.bytes('right'), 0, 5, '10.0.0.9', 5000);
+    sim.run();
+    expect(c.received.map((r) => r.data)).toEqual(['right']);
+    c.close();
+    d.sock.send(latin1.bytes('late'), 0, 4, '10.0.0.9', 5000);
+    sim.run();
+    expect(c.received).toHaveLength(1);
+    expect(() => c.send('x', 53)).toThrow(/after close/);
+    expect(() => sim.udpClient(53)).toThrow(/taken/);
+  });
+
+  test('the device receives at most udpRecvMax bytes (528, as ESP32); the view is scribbled over once recv returns', () => {
+    const sim = new Sim();
+    const d = device(sim);
+    const c = sim.udpClient();
+    c.send('x'.repeat(600), 53);
+    sim.run();
+    expect(d.got[0].data).toBe('x'.repeat(528));
+    expect(latin1.str(d.got[0].view, 0, 3)).toBe('\xee\xee\xee');
+    sim.udpRecvMax = 1000;
+    c.send('y'.repeat(600), 53);
+    sim.run();
+    expect(d.got[1].data.length).toBe(600);
+  });
+
+  test('loss, duplication and delay, as functions of the datagram number or seeded probabilities', () => {
+    const sim = new Sim();
+    const d = device(sim);
+    const c = sim.udpClient();
+    sim.udpLoss = (n) => n === 1;
+    sim.udpDup = (n) => n === 2;
+    sim.udpDelay = (n, copy) => (n === 0 ? 10 : copy ? 5 : 0);
+    for (const s of ['late', 'lost', 'twice', 'plain']) c.send(s, 53);
+    sim.run();
+    expect(d.got.map((g) => g.data)).toEqual(['twice', 'plain']);
+    sim.advance(5);
+    expect(d.got.map((g) => g.data)).toEqual(['twice', 'plain', 'twice']);
+    sim.advance(5);
+    expect(d.got.map((g) => g.data)).toEqual(['twice', 'plain', 'twice', 'late']);
+    expect(sim.udpSent).toBe(4);
+
+    const rate = (seed: number) => {
+      const s = new Sim({ seed });
+      const dev = device(s);
+      const cl = s.udpClient();
+      s.udpLoss = 0.3;
+      s.udpDup = 0.1;
+      for (let i = 0; i < 1000; i++) cl.send('d' + i, 53);
+      s.run();
+      return dev.got.map((g) => g.data);
+    };
+    const a = rate(7);
+    expect(rate(7)).toEqual(a);
+    expect(a.length).toBeGreaterThan(700);
+    expect(a.length).toBeLessThan(850);
+    expect(new Set(a).size).toBeLessThan(a.length);
+  });
+
+  test('bind refuses a bad or taken port; close frees it; send checks its arguments', () => {
+    const sim = new Sim();
+    expect(sim.udp.bind(0, () => {})).toBeNull();
+    expect(sim.udp.bind(65536, () => {})).toBeNull();
+    const d = device(sim);
+    expect(sim.udp.bind(53, () => {})).toBeNull();
+    expect(sim.udpPorts()).toEqual([53]);
+    const b = latin1.bytes('abc');
+    expect(d.sock.send(b, 2, 2, '10.0.0.2', 1)).toBe(false);
+    expect(d.sock.send(b, 0, 3, '10.0.0.2', 0)).toBe(false);
+    expect(d.sock.send(new Uint8Array(65508), 0, 65508, '10.0.0.2', 1)).toBe(false);
+    d.sock.close();
+    expect(sim.udpPorts()).toEqual([]);
+    expect(d.sock.send(b, 0, 3, '10.0.0.2', 1)).toBe(false);
+    expect(sim.udp.bind(53, () => {})).not.toBeNull();
+  });
+});

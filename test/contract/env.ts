@@ -41,8 +41,11 @@ export interface ContractEnv {
   turns?: number;
 }
 
+/** What waiting needs of an env (every contract's env has it). */
+export type Settles = Pick<ContractEnv, 'settle' | 'turns'>;
+
 /** Settle until `cond()` holds, failing after env.turns settles; `what` names the wait in the failure. */
-export async function waitFor(env: ContractEnv, cond: () => boolean, what: string): Promise<void> {
+export async function waitFor(env: Settles, cond: () => boolean, what: string): Promise<void> {
   const turns = env.turns || 500;
   for (let i = 0; i < turns; i++) {
     if (cond()) return;
@@ -52,7 +55,7 @@ export async function waitFor(env: ContractEnv, cond: () => boolean, what: strin
 }
 
 /** Settle a few times so anything that should NOT happen has had its chance to. */
-export async function quiet(env: ContractEnv, times = 5): Promise<void> {
+export async function quiet(env: Settles, times = 5): Promise<void> {
   for (let i = 0; i < times; i++) await env.settle();
 }
 
