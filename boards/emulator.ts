@@ -4,9 +4,8 @@ import { limits } from '../src/opts';
 
 /**
  * The emulator holds the bundle to an ESP32's 16 383 JsVars and 10 lwIP
- * sockets (no TelnetServer there), so 8 slots: the HTTP listener, 8 clients
- * and a spare for the 503 make 10. Eight keep-alive slots are also what the
- * `wrk -c8` benchmark needs. The radio is the emulator's `Wifi` module (its
+ * sockets (no TelnetServer there), so 7 slots: the HTTP listener, the captive
+ * portal's DNS socket, 7 clients and a spare for the 503 make 10. The radio is the emulator's `Wifi` module (its
  * networks and scan latency are the emulator's options), HTTP on 8080, nothing
  * to flash.
  */
@@ -14,7 +13,7 @@ export const board: Board = {
   name: 'emulator',
   title: 'Desktop emulator',
   jsvars: 16383,
-  limits: limits({ slots: 8, rxSize: 2048, txSize: 2048 }),
+  limits: limits({ slots: 7, rxSize: 2048, txSize: 2048 }),
   httpPort: 8080,
   apsta: true,
   radio: 'esp32',

@@ -4,15 +4,18 @@ import { limits } from '../src/opts';
 
 /**
  * Sizing. Memory: 16 383 JsVars of 14 bytes. Sockets: lwIP has 10
- * (CONFIG_LWIP_MAX_SOCKETS) for everything: the HTTP listener, the built-in
- * TelnetServer's listener and its session, and one spare so a client beyond
- * the pool can still be accepted and answered 503 — 6 left for the pool.
+ * (CONFIG_LWIP_MAX_SOCKETS) for everything: the HTTP listener, the captive
+ * portal's DNS socket (while the access point runs), the built-in
+ * TelnetServer's listener and its session (until an admin password is set),
+ * and one spare so a client beyond the pool can still be accepted and
+ * answered 503 — 5 left for the pool. (With all 10 taken, 2v29's socket
+ * creation fails silently: a DNS bind would leave a deaf socket.)
  */
 export const board: Board = {
   name: 'esp32',
   title: 'ESP32 DevKit',
   jsvars: 16383,
-  limits: limits({ slots: 6, rxSize: 2048, txSize: 2048 }),
+  limits: limits({ slots: 5, rxSize: 2048, txSize: 2048 }),
   httpPort: 80,
   apsta: true,
   radio: 'esp32',

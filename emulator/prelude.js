@@ -230,6 +230,20 @@
   // asks for toJSON; non-configurable, so that pruning keeps it (the board has no such member: the one trace).
   defProp(TAP, 'toJSON', { value: function toJSON() { return copyArr(this); } });
   defProp(ArrayBuffer.prototype, 'toJSON', { value: function toJSON() { return copyArr(new Uint8Array(this)); } });
+  // 2v29's JSON.parse reads UTF-8 in its input as the characters it encodes ('"Caf\xC3\xA9"' gives a 4-character
+  // string), and its JSON.stringify writes every character from 127 up as \uXXXX (uppercase hex): measured on the
+  // Linux build. Data from a socket is one char per byte, so a browser's UTF-8 arrives so.
+  var jsonParse = JSON.parse;
+  var jsonStringify = JSON.stringify;
+  defProp(JSON, 'parse', { writable: true, configurable: true, value: function parse(text, reviver) {
+    var t = String(text);
+    if (/[\x80-\xff]/.test(t) && !/[^\x00-\xff]/.test(t)) { var d = N.utf8(t, 'dec'); if (N.utf8(d, 'enc') === t) t = d; }
+    return jsonParse.call(JSON, t, reviver);
+  } });
+  defProp(JSON, 'stringify', { writable: true, configurable: true, value: function stringify(v, replacer, space) {
+    var r = jsonStringify.call(JSON, v, replacer, space);
+    return typeof r === 'string' && /[^\x00-\x7e]/.test(r) ? r.replace(/[^\x00-\x7e]/g, function (c) { return '\\u' + ('000' + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4); }) : r;
+  } });
 
   // ---------------------------------------------------------------- E
   var E = {};

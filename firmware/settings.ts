@@ -36,48 +36,61 @@ export interface Field {
 /** Bumped when a field is renamed or its meaning changes; an export names it, and `migrate` brings an older one up to date. */
 export const SCHEMA_VERSION = 1;
 
-/** The settings, in the order the UI shows them; groups in order of first appearance. */
-export const FIELDS: Field[] = [
-  {
-    name: "name", type: "string", default: "espweb", min: 1, max: 32, label: "Device name", group: "Device",
-    help: "How this board is called on the status page, in exports and on the network.",
-    pattern: /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, patternHelp: "use letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit",
-  },
-  { name: "staSsid", type: "string", default: "", min: 0, max: 32, label: "Network name (SSID)", group: "Wi-Fi", help: "The Wi-Fi network the board joins. Empty: it only runs its own access point." },
-  { name: "staPass", type: "secret", default: "", min: 8, max: 63, label: "Network password", group: "Wi-Fi", help: "8 to 63 characters; empty for an open network." },
-  { name: "apSsid", type: "string", default: "", min: 0, max: 32, label: "Access point name", group: "Access point", help: "The board's own network for setup. Empty: espweb-XXXX from the chip's address." },
-  { name: "apPass", type: "secret", default: "", min: 8, max: 63, label: "Access point password", group: "Access point", help: "8 to 63 characters (WPA2); empty for an open access point." },
-  { name: "apGrace", type: "int", default: 60, min: 10, max: 600, label: "Access point stays after joining (s)", group: "Access point", help: "Once the board has joined a network, its access point stays this long, so the page that joined can show the new address." },
-  { name: "fallback", type: "int", default: 60, min: 10, max: 3600, label: "Access point returns after (s)", group: "Access point", help: "When the joined network has been gone this long, the access point comes back (the board keeps trying the network)." },
-  { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
-  { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
-  { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },
-  { name: "led", type: "bool", default: true, label: "Status LED", group: "Application", help: "Example setting: blink the LED while the board is busy." },
-];
+/**
+ * The settings, in the order the UI shows them; groups in order of first
+ * appearance. A function, not a constant: its labels and help texts would
+ * otherwise sit in RAM for the board's whole life (~300 variables on a board
+ * that has 4 095); made when a request needs them, they live in flash.
+ */
+export function fields(): Field[] {
+  // Built by push, not returned as one literal: a one-expression function is copied into every caller by the minifier.
+  const f: Field[] = [];
+  f.push(
+    {
+      name: "name", type: "string", default: "espweb", min: 1, max: 32, label: "Device name", group: "Device",
+      help: "How this board is called on the status page, in exports and on the network.",
+      pattern: /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, patternHelp: "use letters, digits, spaces, dots, dashes and underscores, starting with a letter or digit",
+    },
+    { name: "staSsid", type: "string", default: "", min: 0, max: 32, label: "Network name (SSID)", group: "Wi-Fi", help: "The Wi-Fi network the board joins. Empty: it only runs its own access point." },
+    { name: "staPass", type: "secret", default: "", min: 8, max: 63, label: "Network password", group: "Wi-Fi", help: "8 to 63 characters; empty for an open network." },
+    { name: "apSsid", type: "string", default: "", min: 0, max: 32, label: "Access point name", group: "Access point", help: "The board's own network for setup. Empty: espweb-XXXX from the chip's address." },
+    { name: "apPass", type: "secret", default: "", min: 8, max: 63, label: "Access point password", group: "Access point", help: "8 to 63 characters (WPA2); empty for an open access point." },
+    { name: "apGrace", type: "int", default: 60, min: 10, max: 600, label: "Access point stays after joining (s)", group: "Access point", help: "Once the board has joined a network, its access point stays this long, so the page that joined can show the new address." },
+    { name: "fallback", type: "int", default: 60, min: 10, max: 3600, label: "Access point returns after (s)", group: "Access point", help: "When the joined network has been gone this long, the access point comes back (the board keeps trying the network)." },
+    { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
+    { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
+    { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },
+    { name: "led", type: "bool", default: true, label: "Status LED", group: "Application", help: "Example setting: blink the LED while the board is busy." },
+  );
+  return f;
+}
 
 /** Values by field name, plus `admin` (the admin password's "iterations$salt$hash", hex; "" while none is set), which no route returns. */
 export interface Values {
   [name: string]: Value;
 }
 
-/** The field called `name`, or null. */
-export function field(name: string): Field | null {
-  for (let i = 0; i < FIELDS.length; i++) if (FIELDS[i].name === name) return FIELDS[i];
+/** The field called `name` (among `fs`, default: all of them), or null. */
+export function field(name: string, fs?: Field[]): Field | null {
+  const all = fs || fields();
+  for (let i = 0; i < all.length; i++) if (all[i].name === name) return all[i];
   return null;
 }
 
 /** Every field at its default. */
 export function defaults(): Values {
   const v: Values = { admin: "" };
-  for (let i = 0; i < FIELDS.length; i++) v[FIELDS[i].name] = FIELDS[i].default;
+  const fs = fields();
+  for (let i = 0; i < fs.length; i++) v[fs[i].name] = fs[i].default;
   return v;
 }
 
 /** `GET /api/schema`: the fields without keys that do not apply. */
 export function schemaJson(): string {
   const out: any[] = [];
-  for (let i = 0; i < FIELDS.length; i++) {
-    const f = FIELDS[i];
+  const fs = fields();
+  for (let i = 0; i < fs.length; i++) {
+    const f = fs[i];
     const o: any = { name: f.name, type: f.type, default: f.type === "secret" ? "" : f.default };
     if (f.min !== undefined) o.min = f.min;
     if (f.max !== undefined) o.max = f.max;
@@ -143,9 +156,10 @@ export function apply(cur: Values, patch: any): { values: Values | null; errors:
   let bad = false;
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return { values: null, errors: { "": "expected a JSON object of settings" } };
   const next: Values = {};
+  const fs = fields();
   for (const k in cur) next[k] = cur[k];
   for (const k in patch) {
-    const f = field(k);
+    const f = field(k, fs);
     const why = f ? check(f, patch[k]) : "is not a setting of this device";
     if (why) {
       errors[k] = why;
@@ -158,8 +172,9 @@ export function apply(cur: Values, patch: any): { values: Values | null; errors:
 /** `GET /api/config`: every field's value, secrets as `{"set": bool}` only. */
 export function publicJson(v: Values): string {
   const o: any = {};
-  for (let i = 0; i < FIELDS.length; i++) {
-    const f = FIELDS[i];
+  const fs = fields();
+  for (let i = 0; i < fs.length; i++) {
+    const f = fs[i];
     o[f.name] = f.type === "secret" ? { set: v[f.name] !== "" } : v[f.name];
   }
   return JSON.stringify(o);
@@ -168,7 +183,8 @@ export function publicJson(v: Values): string {
 /** The export document: readable JSON with its format and schema version; secrets left out. */
 export function exportJson(v: Values): string {
   const s: any = {};
-  for (let i = 0; i < FIELDS.length; i++) if (FIELDS[i].type !== "secret") s[FIELDS[i].name] = v[FIELDS[i].name];
+  const fs = fields();
+  for (let i = 0; i < fs.length; i++) if (fs[i].type !== "secret") s[fs[i].name] = v[fs[i].name];
   return JSON.stringify({ format: "espweb-config", version: SCHEMA_VERSION, settings: s }, null, 2);
 }
 
@@ -246,8 +262,9 @@ export function load(s: Store): Values {
   s.seq = best ? best.seq : 0;
   if (!best && (s.st.read(FILES[0]) || s.st.read(FILES[1]))) s.log("settings: both copies are damaged: starting from the defaults (no admin password: set one at once)");
   if (best) {
+    const fs = fields();
     for (const k in best.values) {
-      const f = field(k);
+      const f = field(k, fs);
       if (k === "admin" ? adminOk(best.values[k]) : f && !check(f, best.values[k])) v[k] = best.values[k];
     }
   }

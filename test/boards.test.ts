@@ -73,13 +73,15 @@ describe('board profiles', () => {
     expect(b.bundleBudget).toBeGreaterThan(16 * 1024);
   });
 
-  it.each(esp.map((b) => [b.name, b] as [string, Board]))('%s: the pool fits lwIP’s 10 sockets with the listeners and a spare for the 503', (_n, b) => {
-    const telnet = b.espruino!.info.builtin_modules.indexOf('TelnetServer') >= 0 ? 2 : 0; // its listener and its session
+  it.each(esp.map((b) => [b.name, b] as [string, Board]))('%s: the pool fits lwIP’s 10 sockets with the listeners, the portal’s DNS and a spare for the 503', (_n, b) => {
+    const telnet = b.espruino!.info.builtin_modules.indexOf('TelnetServer') >= 0 ? 2 : 0; // its listener and its session (on at first boot)
     expect(b.limits.slots).toBeLessThanOrEqual(8);
-    expect(b.limits.slots + 1 /* HTTP listener */ + telnet + 1 /* spare */).toBeLessThanOrEqual(10);
+    expect(b.limits.slots + 1 /* HTTP listener */ + 1 /* DNS */ + telnet + 1 /* spare */).toBeLessThanOrEqual(10);
   });
 
-  it.each(esp.map((b) => [b.name, b] as [string, Board]))('%s: buffers and code fit the JsVar pool (see the estimate at the top)', (_n, b) => {
+  // The esp32c3's 4 095 vars are measured instead (test/memory.test.ts: the whole firmware booted from Storage in the
+  // emulator keeps >= 1 200 free, and a page load never runs it out); this estimate is too coarse that close.
+  it.each(esp.filter((b) => b.jsvars > 4095).map((b) => [b.name, b] as [string, Board]))('%s: buffers and code fit the JsVar pool (see the estimate at the top)', (_n, b) => {
     const e = estimate(b);
     expect(b.jsvars).toBeGreaterThan(0);
     expect(e.typical).toBeLessThanOrEqual(0.75 * b.jsvars);
@@ -104,10 +106,10 @@ describe('board profiles', () => {
     expect(findBoard('linux')!.jsvars).toBe(0); // the Linux build's pool grows on demand
   });
 
-  it('the emulator is held to an ESP32: its JsVar pool and lwIP’s 10 sockets (listener + slots + a spare)', () => {
+  it('the emulator is held to an ESP32: its JsVar pool and lwIP’s 10 sockets (listener + DNS + slots + a spare)', () => {
     const em = findBoard('emulator')!;
     expect(em.jsvars).toBe(16383);
-    expect(em.limits.slots + 1 + 1).toBeLessThanOrEqual(10);
+    expect(em.limits.slots + 1 + 1 + 1).toBeLessThanOrEqual(10);
     const e = estimate(em);
     expect(e.typical).toBeLessThanOrEqual(0.75 * em.jsvars);
     expect(e.worst).toBeLessThanOrEqual(0.9 * em.jsvars);

@@ -51,7 +51,7 @@ describe("end to end, in the emulator", () => {
     agent.destroy();
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(a.sock).toBe(b.sock);
-    expect(JSON.parse(b.body)).toMatchObject({ board: "e2e", pool: { total: 8 } });
+    expect(JSON.parse(b.body)).toMatchObject({ board: "e2e", pool: { total: 7 } });
   });
 
   test("curl: the deferred Wi-Fi scan with Connection: close returns the whole JSON", async () => {
@@ -155,8 +155,8 @@ describe("end to end, in the emulator", () => {
     await eventually(async () => (await slotsUsed(port)) === 1);
     emu.wifi.hangScan(); // every scan request now waits (until its response deadline)
     const busy = [];
-    for (let i = 0; i < 8; i++) busy.push(await raw(port, SCAN + "\r\n"));
-    // All 8 slots hold a pending response: the 9th client is refused with 503.
+    for (let i = 0; i < 7; i++) busy.push(await raw(port, SCAN + "\r\n"));
+    // All 7 slots hold a pending response: the 8th client is refused with 503.
     const { data } = await exchange(port, STATUS + "\r\n");
     const r = resps(data);
     expect(r.map((x) => x.status)).toEqual([503]);

@@ -70,6 +70,11 @@ describe('the sandbox has what Espruino 2v29 has, and nothing of Node', () => {
       "0,65,66,0 65,66,67,68 0,0,0,65 65,65535,0 255 255",
     ],
     [
+      "JSON.parse reads UTF-8 in its input as the characters it encodes; JSON.stringify writes characters from 127 up as \\uXXXX",
+      'var s = JSON.parse(\'"Caf\\xC3\\xA9"\'); [s.length, s.charCodeAt(3), JSON.stringify(s), JSON.stringify("\\xe9"), JSON.stringify("a\\u4e00"), JSON.parse(\'{"a":"\\\\u4e00"}\').a.length].join(" ")',
+      '4 233 "Caf\\u00E9" "\\u00E9" "a\\u4E00" 1',
+    ],
+    [
       "JSON.stringify writes typed arrays and ArrayBuffers as arrays, as 2v29 does",
       "JSON.stringify({a: new Uint8Array([1,2]), b: new Int16Array([-1, 300]), c: new Float32Array([1.5]), d: new Uint8Array([1,2]).buffer})",
       '{"a":[1,2],"b":[-1,300],"c":[1.5],"d":[1,2]}',

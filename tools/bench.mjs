@@ -4,7 +4,7 @@
  * Node's own servers, in one run, on loopback only; then the request parser
  * alone.
  *
- *   node tools/bench.mjs [--duration 1] [--rounds 4] [--warmup 3000] [--connections 8] [--no-parser] [--no-load]
+ *   node tools/bench.mjs [--duration 1] [--rounds 4] [--warmup 3000] [--connections 7] [--no-parser] [--no-load]
  *
  * Load (autocannon, keep-alive, no pipelining, `--connections` clients):
  *   (a) the firmware bundle in the emulator (dist/emulator/app.js, built if
@@ -60,7 +60,7 @@ const ASSET_APP = join(ASSET_DIR, 'emulator', 'app.js');
 const ASSET_BYTES = 16384;
 
 function parseArgs(argv) {
-  const o = { duration: 1, rounds: 4, warmup: 3000, connections: 8, parser: true, load: true };
+  const o = { duration: 1, rounds: 4, warmup: 3000, connections: 7, parser: true, load: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {

@@ -380,9 +380,9 @@
     const scanB = h('button', { type: 'button', onclick: scan }, 'Scan for networks');
     const list = h('div', { className: 'nets' });
     const join = h('div', { className: 'join' });
-    root.append(
-      p(w.ssid ? 'Now joined to ' + quote(w.ssid) + (w.ip ? ' at ' + w.ip : '') + '.' : 'Not joined to any network: the device runs its own access point.'),
-      h('div', { className: 'row' }, scanB), list);
+    const now = (ssid, ip) => (ssid ? 'Now joined to ' + quote(ssid) + (ip ? ' at ' + ip : '') + '.' : 'Not joined to any network: the device runs its own access point.');
+    const intro = p(now(w.ssid, w.ip));
+    root.append(intro, h('div', { className: 'row' }, scanB), list);
 
     async function scan() {
       scanB.disabled = true;
@@ -447,6 +447,7 @@
             return;
           }
           const url = urlOf(r.ip);
+          intro.textContent = now(r.ssid || ssid, r.ip);
           const left = h('span', null, String(r.apOffIn || 0));
           res.replaceChildren(h('div', { className: 'note ok' },
             p('Joined ' + quote(r.ssid || ssid) + '. From now on, find the device at:'),

@@ -1,0 +1,124 @@
+/**
+ * First-boot provisioning in the emulator, as a phone lives it: Chromium with
+ * every host name and address mapped to the emulated board (a phone on the
+ * board's access point reaches only the board), the captive portal's
+ * redirect from the phone's connectivity probe, the first-boot steps, the
+ * join with the new address and the countdown, the access point going off
+ * after the grace period, and coming back when the home network goes away.
+ * The DNS responder is asked by a real DNS client (Node's resolver) on the
+ * emulator's UDP port.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Resolver } from "dns/promises";
+import { chromium, Browser, Page } from "playwright-core";
+import { startEmulator, Emulator } from "../emulator";
+import { buildBundle, eventually, ROOT } from "./e2e/harness";
+
+const CHROMIUM = "/usr/bin/chromium";
+const OUT = path.join(ROOT, "test-output");
+const PW = "portal-pass";
+const AUTHZ = "Basic " + Buffer.from("admin:" + PW).toString("base64");
+
+let emu: Emulator;
+let browser: Browser;
+let page: Page;
+let data: string;
+
+beforeAll(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  data = fs.mkdtempSync(path.join(os.tmpdir(), "espweb-portal-"));
+  const networks = [
+    { ssid: "home", password: "secret123", rssi: -48, channel: 6 },
+    { ssid: "neighbour", password: "whatever1", rssi: -82, channel: 1 },
+  ];
+  emu = await startEmulator({ bundle: buildBundle("portal", "firmware/main.ts"), port: 0, board: "emulator", data, dnsPort: 0, wifi: { networks, scanMs: 300 }, quiet: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + emu.port],
+  });
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  ctx.setDefaultTimeout(20000);
+  page = await ctx.newPage();
+}, 180000);
+
+afterAll(async () => {
+  if (browser) await browser.close();
+  if (emu) await emu.stop();
+  if (data) fs.rmSync(data, { recursive: true, force: true });
+});
+
+async function status(): Promise<any> {
+  const r = await fetch(emu.url + "/api/status", { headers: { authorization: AUTHZ, connection: "close" } });
+  return r.json();
+}
+
+describe("first boot on a phone", () => {
+  test("the DNS responder answers every name with the access point's address, AAAA with nothing", async () => {
+    const r = new Resolver({ timeout: 2000, tries: 2 });
+    r.setServers(["127.0.0.1:" + emu.udpPorts[53]]);
+    for (const name of ["connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com", "example.org"]) {
+      expect(await r.resolve4(name, { ttl: true })).toEqual([{ address: "192.168.4.1", ttl: 30 }]);
+    }
+    await expect(r.resolve6("captive.apple.com")).rejects.toMatchObject({ code: "ENODATA" });
+    // Throughput of the responder in the emulator, for the record.
+    // 4 at a time: lwIP queues at most 6 datagrams per UDP socket (CONFIG_LWIP_UDP_RECVMBOX_SIZE), more are dropped.
+    const t0 = process.hrtime.bigint();
+    const n = 400;
+    let next = 0;
+    const worker = async () => {
+      while (next < n) expect(await r.resolve4("host" + next++ + ".example")).toEqual(["192.168.4.1"]);
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    // eslint-disable-next-line no-console
+    console.log("dns: " + n + " queries in " + s.toFixed(2) + " s (" + Math.round(n / s) + " per second), 4 at a time");
+  }, 30000);
+
+  test("the phone's probe is redirected to the board, which opens the first-boot steps", async () => {
+    await page.goto("http://connectivitycheck.gstatic.com/generate_204");
+    expect(page.url()).toBe("http://192.168.4.1/");
+    await page.getByRole("heading", { name: /set an admin password/ }).waitFor();
+    await page.screenshot({ path: path.join(OUT, "phone-portal-first-run.png") });
+    await page.getByLabel("Password", { exact: true }).fill(PW);
+    await page.getByLabel("Confirm password").fill(PW);
+    await page.getByRole("button", { name: "Set password" }).click();
+    await page.getByRole("heading", { level: 2, name: "Status" }).waitFor();
+    expect((await status()).wifi).toMatchObject({ state: "ap", mode: "ap", apSsid: expect.stringMatching(/^espweb-[0-9A-F]{4}$/), apIp: "192.168.4.1" });
+  }, 60000);
+
+  test("join the home network: the new address and the countdown are shown, then the access point goes", async () => {
+    // Short grace and fallback, so the test does not wait a minute for each.
+    const put = await fetch(emu.url + "/api/config", { method: "PUT", headers: { authorization: AUTHZ, "content-type": "application/json" }, body: JSON.stringify({ apGrace: 10, fallback: 10 }) });
+    expect(put.status).toBe(200);
+    await page.getByRole("navigation").getByRole("link", { name: "Wi-Fi", exact: true }).click();
+    await page.getByRole("button", { name: "Scan for networks" }).click();
+    await page.getByRole("radio", { name: /home/ }).click();
+    await page.getByLabel("Password", { exact: true }).fill("secret123");
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText(/From now on, find the device at:/).waitFor();
+    await page.getByRole("link", { name: "http://192.168.1.77/" }).waitFor();
+    await page.getByText(/own network stays on for another \d+ s/).waitFor();
+    await page.screenshot({ path: path.join(OUT, "phone-portal-joined.png") });
+    expect((await status()).wifi).toMatchObject({ state: "grace", mode: "ap+sta", ip: "192.168.1.77" });
+    expect(emu.wifi.state().ap).not.toBeNull();
+    await eventually(async () => (await status()).wifi.state === "sta", 100, 200);
+    expect(emu.wifi.state().ap).toBeNull();
+    // Station only: another site's name is no longer sent to the portal.
+    const probe = await fetch(emu.url + "/generate_204", { headers: { host: "connectivitycheck.gstatic.com" }, redirect: "manual" });
+    expect(probe.status).toBe(404);
+  }, 60000);
+
+  test("the home network goes away: the access point and portal come back; it returns: the board rejoins and the access point goes again", async () => {
+    emu.wifi.networkGone("home");
+    await eventually(async () => (await status()).wifi.state === "fallback", 100, 200);
+    expect(emu.wifi.state().ap).not.toBeNull();
+    await page.goto("http://captive.apple.com/hotspot-detect.html");
+    expect(page.url()).toBe("http://192.168.4.1/");
+    emu.wifi.networkBack("home");
+    await eventually(async () => (await status()).wifi.state === "sta", 150, 200);
+    expect(emu.wifi.state().ap).toBeNull();
+    expect((await status()).wifi).toMatchObject({ ssid: "home", ip: "192.168.1.77" });
+  }, 90000);
+});
