@@ -5,7 +5,8 @@
  * never throw or produce an answer longer than the buffer.
  */
 import fc from "fast-check";
-import { dnsAnswer, ipBytes, DNS_TTL } from "../src/dns";
+import { dnsAnswer, dnsStart, dnsStop, ipBytes, DNS_TTL } from "../src/dns";
+import { Sim } from "../hal/sim";
 
 const IP = ipBytes("192.168.4.1")!;
 
@@ -104,4 +105,48 @@ test("fuzzed packets: never an exception, never past the buffer, the id always k
 test("ipBytes takes dotted IPv4 only", () => {
   expect(Array.from(ipBytes("10.0.0.255")!)).toEqual([10, 0, 0, 255]);
   for (const bad of ["", "1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", "::1"]) expect(ipBytes(bad)).toBeNull();
+});
+
+describe("on the simulated HAL's UDP", () => {
+  test("answers each client at its own address and port; lost and duplicated datagrams change nothing but the count", () => {
+    const sim = new Sim({ seed: 7 });
+    const d = dnsStart(sim.udp, 53, "192.168.4.1")!;
+    const a = sim.udpClient(5000, "192.168.4.2");
+    const b = sim.udpClient(5001, "192.168.4.3");
+    a.send(query("a.example"), 53);
+    b.send(query("b.example", 28), 53);
+    sim.run();
+    expect(a.take().map((x) => Buffer.from(x.data, "latin1")[7])).toEqual([1]);
+    expect(b.take().map((x) => Buffer.from(x.data, "latin1")[7])).toEqual([0]);
+    sim.udpLoss = 0.3;
+    sim.udpDup = 0.3;
+    for (let i = 0; i < 200; i++) a.send(query("n" + i + ".example"), 53);
+    sim.run();
+    const got = a.take();
+    expect(got.length).toBeGreaterThan(50);
+    for (const g of got) expect(Array.from(Buffer.from(g.data, "latin1").slice(-4))).toEqual([192, 168, 4, 1]);
+    dnsStop(d);
+    sim.udpLoss = 0;
+    a.send(query("late.example"), 53);
+    sim.run();
+    expect(a.take()).toEqual([]);
+  });
+
+  test("fuzzed datagrams through the HAL: never an exception, the socket keeps answering", () => {
+    const sim = new Sim({ seed: 3 });
+    const d = dnsStart(sim.udp, 53, "192.168.4.1")!;
+    const c = sim.udpClient(6000);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 700 }), (q) => {
+        c.send(q, 53);
+        sim.run();
+        c.take();
+      }),
+      { numRuns: 3000 },
+    );
+    c.send(query("still.example"), 53);
+    sim.run();
+    expect(c.take().length).toBe(1);
+    expect(d.answered + d.refused).toBeGreaterThan(3000);
+  });
 });
