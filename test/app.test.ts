@@ -7,7 +7,7 @@
 import { Sim } from "../hal/sim";
 import { startApp, App, ACT_MS } from "../firmware/app";
 import { JOIN_MS } from "../firmware/wifi";
-import { FIELDS, SCHEMA_VERSION, defaults, save } from "../firmware/settings";
+import { fields, SCHEMA_VERSION, defaults, save } from "../firmware/settings";
 import { board } from "../boards/emulator";
 import { VERSION } from "../firmware/version";
 import { parseResponses, used, WireResp } from "./util";
@@ -279,7 +279,7 @@ describe("signed in", () => {
     const { r } = signedIn();
     const s = r("GET", "/api/schema").json;
     expect(s.version).toBe(SCHEMA_VERSION);
-    expect(s.fields.map((f: any) => f.name)).toEqual(FIELDS.map((f) => f.name));
+    expect(s.fields.map((f: any) => f.name)).toEqual(fields().map((f) => f.name));
     const by = (n: string) => s.fields.find((f: any) => f.name === n);
     expect(by("interval")).toEqual({ name: "interval", type: "int", default: 60, min: 1, max: 3600, label: expect.any(String), help: expect.any(String), group: "Application" });
     expect(by("units").choices).toEqual(["metric", "imperial"]);
