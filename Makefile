@@ -65,12 +65,12 @@ flash-dry: bundle
 ##   WIFI= the networks its radio sees, DNS_PORT= the host UDP port of the device's DNS port 53).
 # PORT's default belongs to run alone: flash needs a port said out loud (a leaked 8080 read as "PORT 8080 does not exist").
 run: PORT ?= 8080
-run: DNS_PORT ?= 5353
+run: DNS_PORT ?=
 DATA ?= .data/emulator
 WIFI ?= emulator/demo-wifi.json
 run: $(NPM_STAMP)
 	node tools/build.mjs --board emulator
-	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) --dns-port $(DNS_PORT) --data $(DATA) --wifi $(WIFI)
+	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) $(if $(DNS_PORT),--dns-port $(DNS_PORT)) --data $(DATA) --wifi $(WIFI)
 
 ## bench: req/s, p50/p99 and server CPU per request of the firmware in the emulator vs Node's http and a raw
 ##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).

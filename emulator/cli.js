@@ -72,11 +72,12 @@ async function main() {
   }
   const str = (/** @type {string | boolean | undefined} */ v) => (typeof v === 'string' ? v : undefined);
   let emu;
-  try {
-    emu = await startEmulator({
+  /** @param {number} dns */
+  const start = (dns) =>
+    startEmulator({
       bundle: str(a.bundle) && path.resolve(/** @type {string} */ (a.bundle)),
       port,
-      dnsPort,
+      dnsPort: dns,
       data: path.resolve(str(a.data) || '.data/emulator'),
       board: str(a.board),
       wifi: str(a.wifi) && path.resolve(/** @type {string} */ (a.wifi)),
@@ -86,6 +87,15 @@ async function main() {
       prefix: str(a.prefix),
       quiet: !!a.quiet,
     });
+  try {
+    try {
+      emu = await start(dnsPort);
+    } catch (e) {
+      // The default DNS port is mDNS's (5353): where avahi or mDNSResponder holds it, take any free one and say which.
+      if (a['dns-port'] !== undefined || !/device UDP port 53\b/.test(String(/** @type {Error} */ (e).message || e))) throw e;
+      process.stderr.write('emulator: UDP port 5353 is taken (mDNS?): the DNS uses a free port instead (--dns-port N to choose)\n');
+      emu = await start(0);
+    }
   } catch (e) {
     const msg = String(/** @type {Error} */ (e).message || e);
     const dns = /device UDP port 53\b/.test(msg);
