@@ -8,7 +8,7 @@
  * left is the emulator's loop and shims plus the firmware, so A/B runs of a
  * firmware change are precise to a few percent where loopback runs are not.
  *
- *   node tools/bench/inproc.mjs BUNDLE [--path /api/status] [--n 20000] [--conns 8] [--emulator DIR]
+ *   node tools/bench/inproc.mjs BUNDLE [--path /api/status] [--n 20000] [--conns 7] [--emulator DIR]
  *
  * (--emulator: another copy of emulator/, to compare two versions of it.)
  *
@@ -52,7 +52,7 @@ class FakeSocket extends EventEmitter {
 }
 
 /** Run `n` keep-alive GETs of `path` over `conns` fake connections; see the header. */
-export async function inproc({ bundle, path = '/api/status', n = 20000, conns = 8, warm = 2000, emulator = '../../emulator' }) {
+export async function inproc({ bundle, path = '/api/status', n = 20000, conns = 7, warm = 2000, emulator = '../../emulator' }) {
   const { Device } = require(emulator === '../../emulator' ? '../../emulator/device' : join(resolve(emulator), 'device.js'));
   const dev = new Device({ bundle, port: 0, board: 'emulator', quiet: true });
   await dev.start();
@@ -124,7 +124,7 @@ if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.m
     else if (a[i] === '--emulator') o.emulator = a[++i];
   }
   if (!o.bundle) {
-    process.stderr.write('usage: node tools/bench/inproc.mjs BUNDLE [--path /api/status] [--n 20000] [--conns 8] [--emulator DIR]\n');
+    process.stderr.write('usage: node tools/bench/inproc.mjs BUNDLE [--path /api/status] [--n 20000] [--conns 7] [--emulator DIR]\n');
     process.exit(2);
   }
   const r = await inproc(o);
