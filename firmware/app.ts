@@ -15,7 +15,7 @@ import type { Board } from "../boards/types";
 import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
 import { Values, Store, apply, ascii, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
-import { Net, netJoin, netStart, netStatus } from "./wifi";
+import { Net, hostName, netJoin, netStart, netStatus } from "./wifi";
 import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
 
@@ -135,7 +135,7 @@ function join(app: App, c: Conn, b: any): void {
   netJoin(app.net, b.ssid, pass, ACT_MS, function (err, ip) {
     if (err === "switch") {
       const kept = save();
-      r.reply(202, JSON_HDRS, ascii(JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, saved: kept, apSsid: app.net.apSsid })));
+      r.reply(202, JSON_HDRS, ascii(JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, host: hostName(app.cfg.name as string), saved: kept, apSsid: app.net.apSsid })));
     } else if (err) r.reply(502, JSON_HDRS, ascii(JSON.stringify({ error: joinError(b.ssid, err) })));
     else {
       const kept = save();
@@ -150,6 +150,7 @@ function commit(app: App, v: Values): boolean {
     app.hal.log("settings: the flash did not take the new settings; the ones in force are unchanged");
     return false;
   }
+  if (v.name !== app.cfg.name && app.hal.wifi) app.hal.wifi.hostname(hostName(v.name as string));
   app.cfg = v;
   return !!app.store;
 }

@@ -72,6 +72,12 @@ function cancel(n: Net, t: number): number {
   return 0;
 }
 
+/** The device name as a hostname (RFC 1123: letters, digits, inner dashes): what routers list and `<name>.local` answers. */
+export function hostName(name: string): string {
+  const h = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+/, "").replace(/-+$/, "").substr(0, 32);
+  return h || "espweb";
+}
+
 /** The AP's name: the setting, or espweb-XXXX from the last two bytes of the MAC. */
 export function apName(n: Net): string {
   const s = n.cfg().apSsid as string;
@@ -200,6 +206,7 @@ export function netStart(hal: Hal, board: Board, cfg: () => Values, log: (line: 
   const w = hal.wifi;
   if (!w) return n;
   w.forget();
+  w.hostname(hostName(cfg().name as string));
   w.on(function (ev, info) {
     if (ev === "lost" && (n.state === "sta" || n.state === "grace")) {
       n.log("wifi: lost " + JSON.stringify(cfg().staSsid) + ": " + info);

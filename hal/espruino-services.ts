@@ -163,6 +163,13 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
     on(fn) {
       listener = fn;
     },
+    hostname(name) {
+      try {
+        wf.setHostname(name);
+      } catch (e) {
+        // not supported by this build
+      }
+    },
     mac() {
       try {
         return wf.getIP().mac || '';

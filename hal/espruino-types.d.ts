@@ -100,6 +100,8 @@ export interface EspWifi {
   /** `connected` {ip, netmask, gw}: the station has an address. */
   on(ev: 'connected', fn: (d: { ip?: string }) => void): void;
   stopAP(cb?: () => void): void;
+  /** The DHCP hostname, and the mDNS name the ESP32 build answers to. */
+  setHostname(name: string): void;
   /** `save("clear")` erases the interpreter's own saved configuration (.wificfg). */
   save(what?: string): void;
 }

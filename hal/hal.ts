@@ -142,6 +142,8 @@ export interface Wifi {
   status(): { sta: string; ssid: string; ip: string; apIp: string };
   /** Station events, for one listener: `lost` (the joined network went away; `info` says why) and `up` (joined again, or joined: `info` is the address). */
   on(fn: (ev: 'lost' | 'up', info: string) => void): void;
+  /** The name the board gives the network's DHCP server (routers list it) and answers to as `<name>.local`. */
+  hostname(name: string): void;
   /** The chip's MAC address, "aa:bb:cc:dd:ee:ff" ("" if unknown). */
   mac(): string;
   /** Forget the interpreter's own saved Wi-Fi configuration (on ESP32 `Wifi.save` keeps passwords in clear and restores them at boot, after the firmware, overriding it). */

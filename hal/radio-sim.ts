@@ -102,6 +102,7 @@ export function simRadio(clock: Clock): Wifi {
     on(fn) {
       listener = fn;
     },
+    hostname() {},
     mac() {
       return '02:00:00:5e:1a:b0';
     },

@@ -83,6 +83,8 @@ export interface SimWifi extends Wifi {
   ap: { ssid: string; password: string } | null;
   /** The interpreter's saved Wi-Fi configuration was forgotten (forget() called). */
   forgotten: boolean;
+  /** The hostname the firmware gave the radio. */
+  host: string;
   /** The joined network goes away now (the station's `lost` event); it stays out of range until `networkBack`. */
   dropStation(reason?: string): void;
   /** A network out of range (absent from scans, joins fail as 'not found') until `networkBack`. */
@@ -573,6 +575,13 @@ class SimWifiImpl implements SimWifi {
 
   on(fn: (ev: 'lost' | 'up', info: string) => void): void {
     this.listener = fn;
+  }
+
+  /** The hostname the firmware gave the radio. */
+  host = '';
+
+  hostname(name: string): void {
+    this.host = name;
   }
 
   mac(): string {

@@ -131,3 +131,46 @@ describe("first boot on a phone", () => {
     expect((await status()).wifi).toMatchObject({ ssid: "home", ip: "192.168.1.77" });
   }, 90000);
 });
+
+describe("first boot of an ESP32-C3 (no AP+STA: it switches)", () => {
+  let c3: Emulator;
+  let phone: Browser;
+  let cpage: Page;
+
+  beforeAll(async () => {
+    const networks = [{ ssid: "home", password: "secret123", rssi: -48, channel: 6 }];
+    c3 = await startEmulator({ bundle: buildBundle("portal-c3", "firmware/main.ts", "esp32c3"), port: 0, board: "esp32c3", dnsPort: 0, wifi: { networks, scanMs: 300 }, quiet: true });
+    // A second phone, that sees only the C3: every host name and address leads to it.
+    phone = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + c3.port],
+    });
+    const ctx = await phone.newContext({ viewport: { width: 390, height: 844 } });
+    ctx.setDefaultTimeout(20000);
+    cpage = await ctx.newPage();
+  }, 180000);
+
+  afterAll(async () => {
+    if (phone) await phone.close();
+    if (c3) await c3.stop();
+  });
+
+  test("the page says where to go before the board leaves its access point; then it is a station only", async () => {
+    await cpage.goto("http://connectivitycheck.gstatic.com/generate_204");
+    expect(cpage.url()).toBe("http://192.168.4.1/");
+    await cpage.getByLabel("Password", { exact: true }).fill(PW);
+    await cpage.getByLabel("Confirm password").fill(PW);
+    await cpage.getByRole("button", { name: "Set password" }).click();
+    await cpage.getByRole("navigation").getByRole("link", { name: "Wi-Fi", exact: true }).click();
+    await cpage.getByRole("button", { name: "Scan for networks" }).click();
+    await cpage.getByRole("radio", { name: /home/ }).click();
+    await cpage.getByLabel("Password", { exact: true }).fill("secret123");
+    await cpage.getByRole("button", { name: "Connect" }).click();
+    await cpage.getByText(/The device now leaves “espweb-[0-9A-F]{4}” and joins “home”/).waitFor();
+    await cpage.getByText(/Connect this phone or computer to “home”/).waitFor();
+    await cpage.screenshot({ path: path.join(OUT, "phone-portal-c3-switching.png") });
+    await eventually(async () => c3.wifi.state().ap === null && c3.wifi.state().ip === "192.168.1.77", 100, 100);
+    const s: any = await (await fetch(c3.url + "/api/status", { headers: { authorization: AUTHZ, connection: "close" } })).json();
+    expect(s.wifi).toMatchObject({ state: "sta", mode: "sta", ssid: "home", apsta: false });
+  }, 90000);
+});

@@ -68,9 +68,12 @@ describe("first boot", () => {
     expect(sim.wifi.status().apIp).toBe("192.168.4.1");
   });
 
-  test("the access point takes its name and WPA2 password from the settings", () => {
-    const { sim } = boot({ saved: { apSsid: "greenhouse-setup", apPass: "apsecret1" } });
+  test("the access point takes its name and WPA2 password from the settings; the radio's hostname is the device name's", () => {
+    const { sim } = boot({ saved: { name: "Green House_2", apSsid: "greenhouse-setup", apPass: "apsecret1" } });
     expect(sim.wifi.ap).toEqual({ ssid: "greenhouse-setup", password: "apsecret1" });
+    expect(sim.wifi.host).toBe("green-house-2");
+    send(sim, "PUT", "/api/config", { name: "Kitchen" });
+    expect(sim.wifi.host).toBe("kitchen");
   });
 });
 
@@ -128,7 +131,7 @@ describe("on a board without AP+STA (esp32c3)", () => {
     const { sim, net, connects } = boot({ board: c3 });
     const r = send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "secret123" });
     expect(r().status).toBe(202);
-    expect(r().json).toEqual({ switching: true, ssid: "home", name: "espweb", saved: true, apSsid: "espweb-3F2A" });
+    expect(r().json).toEqual({ switching: true, ssid: "home", name: "espweb", host: "espweb", saved: true, apSsid: "espweb-3F2A" });
     expect(sim.wifi.ap).not.toBeNull();
     expect(connects).toEqual([]);
     sim.advance(ACT_MS);

@@ -402,7 +402,7 @@
         }
         fs.append(choice({ type: 'radio', name: 'net', onclick: pick(null) }, h('span', { className: 'ssid' }, 'Other network…'))[0]);
         list.replaceChildren(fs);
-        say(nets.length ? 'Scan done: ' + nets.length + ' networks. Pick one.' : 'No networks found.');
+        say(nets.length ? 'Scan done: ' + nets.length + ' network' + (nets.length == 1 ? '' : 's') + '. Pick one.' : 'No networks found.');
       } catch (e) {
         list.replaceChildren();
         say(e.message, 'bad');
@@ -439,7 +439,7 @@
           f.hidden = true;
           if (r.switching) {
             // A board that cannot run its access point and a station at once: it said where to go before it leaves.
-            const local = location.protocol + '//' + String(r.name || 'espweb').toLowerCase().replace(/[^a-z0-9-]+/g, '-') + '.local/';
+            const local = location.protocol + '//' + (r.host || 'espweb') + '.local/';
             res.replaceChildren(h('div', { className: 'note ok' },
               p('The device now leaves ' + quote(r.apSsid) + ' and joins ' + quote(ssid) + '. This page will stop answering.'),
               p('Connect this phone or computer to ' + quote(ssid) + ', then open the address your router lists for ' + quote(r.name) + ' (on many networks ', h('a', { href: local }, local), ').'),
