@@ -14,12 +14,13 @@
  * | `joining`  |                                | failed (reason, or deadline)  | report why; AP back if it was stopped; a saved network is retried | `fallback` / `retry` (saved network), else `ap` |
  * | `grace`    | AP + station                   | grace over                    | stop AP + DNS                                               | `sta`      |
  * | `sta`      | station                        | network lost                  | arm fallback; retry in 2 s                                  | `retry`    |
+ * | `grace`    | AP + station                   | network lost                  | the AP stays; retry in 2 s                                  | `fallback` |
  * | `retry`    | station trying                 | retry due                     | join (deadline)                                             | `retry`    |
  * | `retry`    |                                | failed                        | next retry after twice the wait (2 s … 60 s)                | `retry`    |
  * | `retry`    |                                | fallback due                  | start AP + DNS                                              | `fallback` |
  * | `retry`    |                                | joined                        |                                                             | `sta`      |
  * | `fallback` | AP (+ station trying)          | joined                        | arm the grace timer                                         | `grace`    |
- * | `fallback` |                                | retry due                     | join (without AP+STA: AP off during the try, back on failure) | `fallback` |
+ * | `fallback` |                                | retry due                     | join (without AP+STA: AP off during the try, back on failure; tries at least 5 min apart) | `fallback` |
  * | any        |                                | join asked (UI)               | as from `ap`                                                | `joining`  |
  *
  * The AP's name is the `apSsid` setting, or espweb-XXXX from the chip's MAC
@@ -35,6 +36,8 @@ export const JOIN_MS = 20000;
 /** Retry waits after a failed join, ms: the first, and the cap (doubling in between). */
 export const RETRY_FIRST = 2000;
 export const RETRY_CAP = 60000;
+/** Without AP+STA (the C3), the least wait between tries while the AP is up, ms. */
+export const RETRY_SWAP = 300000;
 /** The DNS port the captive portal answers on. */
 export const DNS_PORT = 53;
 
@@ -94,6 +97,7 @@ function startAp(n: Net): void {
   w.startAP(n.apSsid, n.cfg().apPass as string, function (err) {
     if (err) {
       n.log("wifi: the access point " + JSON.stringify(n.apSsid) + " did not start: " + err);
+      n.ap = false;
       return;
     }
     const ip = w.status().apIp;
@@ -147,6 +151,7 @@ function joined(n: Net): void {
     n.tGrace = cancel(n, n.tGrace);
     n.tGrace = n.hal.clock.after(ms, function () {
       n.tGrace = 0;
+      if (n.state !== "grace") return;
       stopAp(n);
       n.state = "sta";
     });
@@ -156,6 +161,8 @@ function joined(n: Net): void {
 /** Try the saved network again after the current wait (doubling, capped). */
 function retryLater(n: Net): void {
   n.tRetry = cancel(n, n.tRetry);
+  // Without AP+STA each try takes the AP down for up to JOIN_MS: at most one every RETRY_SWAP, so a person can set the board up meanwhile.
+  if (n.ap && !n.board.apsta) n.wait = Math.max(n.wait, RETRY_SWAP);
   n.tRetry = n.hal.clock.after(n.wait, function () {
     n.tRetry = 0;
     retry(n);
@@ -191,10 +198,13 @@ function armFallback(n: Net): void {
 
 /** The saved network went away: retry with backoff; the AP comes back after the fallback time. */
 function lost(n: Net): void {
-  n.state = "retry";
   n.wait = RETRY_FIRST;
+  n.graceEnd = 0;
+  n.tGrace = cancel(n, n.tGrace);
+  // Lost during the grace period, the AP is still up: it stays, as in fallback.
+  n.state = n.ap ? "fallback" : "retry";
   retryLater(n);
-  armFallback(n);
+  if (!n.ap) armFallback(n);
 }
 
 /** Start the radio per the settings (see the table). */
@@ -236,6 +246,9 @@ export function netJoin(n: Net, ssid: string, pass: string, delayMs: number, don
   n.state = "joining";
   n.tRetry = cancel(n, n.tRetry);
   n.tFallback = cancel(n, n.tFallback);
+  // The AP a grace period was counting down for stays while this join runs (the person may be on it).
+  n.tGrace = cancel(n, n.tGrace);
+  n.graceEnd = 0;
   const swap = n.ap && !n.board.apsta;
   const go = function () {
     if (swap) stopAp(n);

@@ -6,7 +6,7 @@
  */
 import { Sim } from "../hal/sim";
 import { startApp, App, ACT_MS } from "../firmware/app";
-import { JOIN_MS, RETRY_CAP, RETRY_FIRST } from "../firmware/wifi";
+import { JOIN_MS, RETRY_CAP, RETRY_FIRST, RETRY_SWAP } from "../firmware/wifi";
 import { defaults, save } from "../firmware/settings";
 import { board as emulator } from "../boards/emulator";
 import { board as c3 } from "../boards/esp32c3";
@@ -94,6 +94,36 @@ describe("joining from the UI, on a board with AP+STA", () => {
     expect(send(sim, "GET", "/api/status")().json.wifi).toMatchObject({ state: "sta", mode: "sta", apIp: "", apOffIn: 0 });
   });
 
+  test("the network lost during the grace period: the AP stays (fallback) and the board retries", () => {
+    const { sim, net } = boot();
+    send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "secret123" });
+    sim.advance(1000);
+    expect(net.state).toBe("grace");
+    sim.wifi.dropStation();
+    sim.run();
+    expect(net.state).toBe("fallback");
+    sim.advance(60000);
+    expect(sim.wifi.ap).not.toBeNull(); // the grace timer did not take it down
+    sim.wifi.networkBack("home");
+    sim.advance(RETRY_CAP + 1000);
+    expect(net.state).toBe("grace");
+  });
+
+  test("a second join during the grace period: the AP stays until it is done", () => {
+    const { sim, net } = boot();
+    send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "secret123" });
+    sim.advance(1000);
+    sim.advance(59000);
+    sim.wifi.connectMs = 5000;
+    const r = send(sim, "POST", "/api/wifi/connect", { ssid: "cafe" });
+    sim.advance(2000); // past the first grace period's end
+    expect(net.state).toBe("joining");
+    expect(sim.wifi.ap).not.toBeNull();
+    sim.advance(3000);
+    expect(r().json).toMatchObject({ ssid: "cafe", apOffIn: 60 });
+    expect(net.state).toBe("grace");
+  });
+
   test("a wrong password: the reason within the deadline, the AP still up, nothing saved", () => {
     const { sim, net } = boot();
     const r = send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "wrongpass" });
@@ -148,8 +178,15 @@ describe("on a board without AP+STA (esp32c3)", () => {
     expect(sim.wifi.ap).not.toBeNull();
     expect(net.state).toBe("fallback");
     expect(send(sim, "GET", "/api/status")().json.wifi.lastError).toBe("auth");
-    sim.advance(RETRY_FIRST);
+    // Each try takes the AP down: at most one every RETRY_SWAP, so a person can use the AP meanwhile.
+    sim.advance(RETRY_SWAP - 1);
+    expect(connects.length).toBe(1);
+    expect(sim.wifi.ap).not.toBeNull();
+    sim.advance(1);
     expect(connects.length).toBe(2);
+    expect(sim.wifi.ap).toBeNull();
+    sim.advance(1000);
+    expect(sim.wifi.ap).not.toBeNull();
   });
 });
 
