@@ -15,7 +15,7 @@ import type { Board } from "../boards/types";
 import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
 import { Values, Store, apply, ascii, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
-import { Net, hostName, netJoin, netStart, netStatus } from "./wifi";
+import { Net, hostName, netJoin, netSettings, netStart, netStatus } from "./wifi";
 import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
 
@@ -181,8 +181,10 @@ function update(app: App, c: Conn, patch: any): void {
   if (patch.admin !== undefined || patch.adminPassword !== undefined) return invalid(c, { admin: "change the admin password with POST /api/password" });
   const r = apply(app.cfg, patch);
   if (!r.values) return invalid(c, r.errors as { [field: string]: string });
+  const was = app.cfg;
   if (!commit(app, r.values) && app.store) return fail(c, 507, "the settings could not be written to flash: nothing was changed");
   ok(c, publicJson(app.cfg));
+  if (was.staSsid !== app.cfg.staSsid || was.staPass !== app.cfg.staPass) netSettings(app.net);
 }
 
 /** POST /api/password {password, current}. */
@@ -246,6 +248,14 @@ function later(app: App, c: Conn, what: string, act: () => void): void {
   });
 }
 
+/** Is the request's Host the board's own name on a network (`espweb`, `espweb.fritz.box`…: what routers list)? */
+function ownName(app: App, hm: HttpMsg): boolean {
+  const h = (httpHeader(hm, "host") || "").toLowerCase();
+  const n = hostName(app.cfg.name as string);
+  const rest = h.substr(n.length);
+  return h.substr(0, n.length) === n && (rest === "" || rest.charAt(0) === "." || rest.charAt(0) === ":");
+}
+
 /** The captive portal's answer: a redirect to the AP's address (an IP, not a name: the phone's DNS may be anyone's). Never a 204, never Apple's "Success". */
 function portal(app: App, c: Conn): void {
   const url = "http://" + (netStatus(app.net).apIp || "192.168.4.1") + "/";
@@ -274,7 +284,7 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   const path = hm.uri;
   // The captive portal: while the AP runs, a request for another site (a phone's connectivity probe, any page
   // the person tries) is sent to the board's own address, which opens the portal sheet.
-  if (app.net.ap && !deviceHost(hm)) return portal(app, c);
+  if (app.net.ap && !deviceHost(hm) && !ownName(app, hm)) return portal(app, c);
   if (path.substr(0, 5) !== "/api/") {
     const f = method === "GET" ? uiFile(app.ui, path) : null;
     if (f) serveFile(c, hm, app.hal.storage, f);

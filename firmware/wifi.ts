@@ -54,7 +54,8 @@ export interface Net {
   ap: boolean;
   apSsid: string;
   dns: Dns | null;
-  /** Timer handles (0: none): grace, fallback, retry, the deadline of the join under way. */
+  /** Timer handles (0: none): grace, fallback, retry, the deadline of the join under way, the next try of an AP that did not start. */
+  tAp: number;
   tGrace: number;
   tFallback: number;
   tRetry: number;
@@ -95,12 +96,19 @@ function startAp(n: Net): void {
   n.ap = true;
   n.apSsid = apName(n);
   w.startAP(n.apSsid, n.cfg().apPass as string, function (err) {
-    if (err) {
-      n.log("wifi: the access point " + JSON.stringify(n.apSsid) + " did not start: " + err);
-      n.ap = false;
+    const ip = w.status().apIp;
+    // An AP already up may never report its start (2v29 calls back on AP_START only): the radio's state decides.
+    if (err && ip === "0.0.0.0") {
+      n.log("wifi: the access point " + JSON.stringify(n.apSsid) + " did not start (" + err + "): trying again in 5 s");
+      n.tAp = cancel(n, n.tAp);
+      n.tAp = n.hal.clock.after(5000, function () {
+        n.tAp = 0;
+        if (!n.ap) return;
+        n.ap = false; // still wanted: start it again
+        startAp(n);
+      });
       return;
     }
-    const ip = w.status().apIp;
     n.log("wifi: access point " + JSON.stringify(n.apSsid) + " up at " + ip);
     if (n.ap && n.hal.udp && !n.dns) {
       n.dns = dnsStart(n.hal.udp as Udp, DNS_PORT, ip);
@@ -110,6 +118,7 @@ function startAp(n: Net): void {
 }
 
 function stopAp(n: Net): void {
+  n.tAp = cancel(n, n.tAp);
   if (n.dns) dnsStop(n.dns);
   n.dns = null;
   n.graceEnd = 0;
@@ -130,10 +139,13 @@ function join(n: Net, ssid: string, pass: string, done: (err: string | null, ip:
     n.tJoin = cancel(n, n.tJoin);
     done(err, err ? "" : w.status().ip);
   };
+  // A join still in flight (a retry, say) is called off first: its late failure must not end this one.
+  if (n.tJoin) w.disconnect();
   n.tJoin = cancel(n, n.tJoin);
   n.tJoin = n.hal.clock.after(JOIN_MS, function () {
     n.tJoin = 0;
     fin("timeout");
+    w.disconnect(); // the radio would otherwise go on trying, and might join behind the app's back
   });
   w.connect(ssid, pass, fin);
 }
@@ -193,6 +205,7 @@ function armFallback(n: Net): void {
     n.log("wifi: " + JSON.stringify(n.cfg().staSsid) + " still not joined: the access point comes back");
     n.state = "fallback";
     startAp(n);
+    if (!n.board.apsta) retryLater(n); // a board that switches: with the AP up, tries now wait RETRY_SWAP
   });
 }
 
@@ -211,13 +224,15 @@ function lost(n: Net): void {
 export function netStart(hal: Hal, board: Board, cfg: () => Values, log: (line: string) => void): Net {
   const n: Net = {
     hal: hal, board: board, cfg: cfg, state: "ap", ap: false, apSsid: "", dns: null,
-    tGrace: 0, tFallback: 0, tRetry: 0, tJoin: 0, graceEnd: 0, wait: RETRY_FIRST, gen: 0, lastError: "", log: log,
+    tAp: 0, tGrace: 0, tFallback: 0, tRetry: 0, tJoin: 0, graceEnd: 0, wait: RETRY_FIRST, gen: 0, lastError: "", log: log,
   };
   const w = hal.wifi;
   if (!w) return n;
   w.forget();
   w.hostname(hostName(cfg().name as string));
   w.on(function (ev, info) {
+    // The radio joined the saved network on its own (a try the app had given up on): take it.
+    if (ev === "up" && (n.state === "retry" || n.state === "fallback") && !n.tJoin && w.status().ssid === cfg().staSsid) return joined(n);
     if (ev === "lost" && (n.state === "sta" || n.state === "grace")) {
       n.log("wifi: lost " + JSON.stringify(cfg().staSsid) + ": " + info);
       n.lastError = info;
@@ -235,6 +250,30 @@ export function netStart(hal: Hal, board: Board, cfg: () => Values, log: (line: 
   armFallback(n);
   retry(n);
   return n;
+}
+
+/**
+ * The Wi-Fi settings changed (Settings page, import): a new saved network is
+ * tried now; with none saved, the board stops trying and its AP runs. The AP's
+ * own name and password apply the next time it starts.
+ */
+export function netSettings(n: Net): void {
+  if (!n.hal.wifi || n.state === "joining") return;
+  const c = n.cfg();
+  n.tRetry = cancel(n, n.tRetry);
+  n.wait = RETRY_FIRST;
+  if (!c.staSsid) {
+    n.tFallback = cancel(n, n.tFallback);
+    n.gen++; // a try in flight no longer counts
+    if (n.state !== "ap") n.hal.wifi.disconnect();
+    n.state = "ap";
+    startAp(n);
+    return;
+  }
+  if (n.state === "sta" || n.state === "grace") n.hal.wifi.disconnect();
+  n.state = n.ap ? "fallback" : "retry";
+  if (!n.ap) armFallback(n);
+  retry(n);
 }
 
 /**

@@ -132,15 +132,17 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
       );
     },
     connect(ssid, password, done) {
+      let me: { ssid: string; end: (err: unknown) => void } | null = null;
       guarded<null>(
         clock,
         JOIN_MS,
         (cb) => {
-          joining = { ssid: ssid, end: cb };
+          me = { ssid: ssid, end: cb };
+          joining = me;
           wf.connect(ssid, { password: password }, cb);
         },
         (err) => {
-          joining = null;
+          if (joining === me) joining = null; // a newer join keeps its own record
           done(err);
         },
       );

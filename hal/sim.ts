@@ -85,6 +85,8 @@ export interface SimWifi extends Wifi {
   forgotten: boolean;
   /** The hostname the firmware gave the radio. */
   host: string;
+  /** This many next startAP calls fail with 'timeout' (the AP stays down). */
+  failAP: number;
   /** The joined network goes away now (the station's `lost` event); it stays out of range until `networkBack`. */
   dropStation(reason?: string): void;
   /** A network out of range (absent from scans, joins fail as 'not found') until `networkBack`. */
@@ -512,6 +514,7 @@ class SimWifiImpl implements SimWifi {
   failNextScan: string | null = null;
   ap: { ssid: string; password: string } | null = null;
   forgotten = false;
+  failAP = 0;
   private gone: { [ssid: string]: boolean } = {};
   private listener: (ev: 'lost' | 'up', info: string) => void = () => {};
   private scanning = false;
@@ -559,7 +562,10 @@ class SimWifiImpl implements SimWifi {
 
   startAP(ssid: string, password: string, done: (err: string | null) => void): void {
     let err: string | null = null;
-    if (!ssid || ssid.length > 32) err = 'bad ssid';
+    if (this.failAP > 0) {
+      this.failAP--;
+      err = 'timeout';
+    } else if (!ssid || ssid.length > 32) err = 'bad ssid';
     else if (password && (password.length < 8 || password.length > 63)) err = 'bad password';
     if (err === null) {
       this.ap = { ssid: ssid, password: password };

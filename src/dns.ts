@@ -18,6 +18,9 @@ import type { Udp, UdpSock } from "../hal/hal";
 
 /** Seconds a client may keep an answer: short, so that once the board joins a network names resolve for real again soon. */
 export const DNS_TTL = 30;
+/** The answer record after the question: the name as a pointer to the question (offset 12), type A, class IN, the TTL, 4 bytes of address follow. */
+const TAIL = new Uint8Array([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, DNS_TTL, 0, 4]);
+
 /** The classic DNS message limit (RFC 1035 §2.3.4): every answer here is far smaller (at most 12 + 255 + 4 + 16 bytes). */
 const MAX = 512;
 
@@ -89,8 +92,7 @@ export function dnsAnswer(q: Uint8Array, n: number, out: Uint8Array, ip: Uint8Ar
   out.set(q.subarray(12, end), 12);
   let o = end;
   if (a) {
-    // The name as a pointer to the question (offset 12), type A, class IN, the TTL, 4 bytes of address.
-    out.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, DNS_TTL, 0, 4], o);
+    out.set(TAIL, o);
     out.set(ip, o + 12);
     o += 16;
   }

@@ -132,6 +132,39 @@ describe("first boot on a phone", () => {
   }, 90000);
 });
 
+describe("a captive-portal sheet that keeps no cookie", () => {
+  test("the first-boot steps still work: the page signs its calls with the password typed on it", async () => {
+    const sheetEmu = await startEmulator({ bundle: buildBundle("portal", "firmware/main.ts"), port: 0, board: "emulator", dnsPort: 0, wifi: { networks: [{ ssid: "home", password: "secret123" }], scanMs: 300 }, quiet: true });
+    const sheet = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      sheet.setDefaultTimeout(20000);
+      // Every Set-Cookie dropped, as such sheets may do.
+      await sheet.route("**/*", async (route) => {
+        // Fetched by the test on the page's behalf (to the emulated board, the page's Host kept), then handed back without cookies.
+        const u = new URL(route.request().url());
+        const resp = await route.fetch({ url: sheetEmu.url + u.pathname + u.search, headers: { ...route.request().headers(), host: u.host } });
+        const headers = { ...resp.headers() };
+        delete headers["set-cookie"];
+        await route.fulfill({ response: resp, headers });
+      });
+      const p = await sheet.newPage();
+      await p.goto("http://192.168.4.1/");
+      await p.getByLabel("Password", { exact: true }).fill(PW);
+      await p.getByLabel("Confirm password").fill(PW);
+      await p.getByRole("button", { name: "Set password" }).click();
+      await p.getByRole("heading", { level: 2, name: "Status" }).waitFor();
+      await p.getByText("Errors since boot").waitFor(); // the signed-in status: the call carried the password
+      await p.getByRole("navigation").getByRole("link", { name: "Wi-Fi", exact: true }).click();
+      await p.getByRole("button", { name: "Scan for networks" }).click();
+      await p.getByText("1 network found").waitFor();
+      expect(await p.getByRole("heading", { name: "Sign in" }).count()).toBe(0);
+    } finally {
+      await sheet.close();
+      await sheetEmu.stop();
+    }
+  }, 90000);
+});
+
 describe("first boot of an ESP32-C3 (no AP+STA: it switches)", () => {
   let c3: Emulator;
   let phone: Browser;

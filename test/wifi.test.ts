@@ -156,6 +156,50 @@ describe("joining from the UI, on a board with AP+STA", () => {
   });
 });
 
+describe("robustness", () => {
+  test("an AP that did not start is started again until it runs", () => {
+    const sim0 = new Sim();
+    sim0.wifi.failAP = 2;
+    const app = startApp(sim0, emulator, 80) as App;
+    sim0.run();
+    expect(sim0.wifi.ap).toBeNull();
+    sim0.advance(5000);
+    expect(sim0.wifi.ap).toBeNull();
+    sim0.advance(5000);
+    expect(sim0.wifi.ap).not.toBeNull();
+    expect(app.net.state).toBe("ap");
+  });
+
+  test("a network saved on the Settings page is joined now; clearing it brings the AP back", () => {
+    const { sim, net } = boot();
+    expect(send(sim, "PUT", "/api/config", { staSsid: "home", staPass: "secret123" })().status).toBe(200);
+    sim.advance(1000);
+    expect(net.state).toBe("grace");
+    sim.advance(60000);
+    expect([net.state, sim.wifi.ap]).toEqual(["sta", null]);
+    expect(send(sim, "PUT", "/api/config", { staSsid: "" })().status).toBe(200);
+    expect(net.state).toBe("ap");
+    expect(sim.wifi.ap).not.toBeNull();
+    expect(sim.wifi.status().sta).toBe("off");
+  });
+
+  test("the app's join deadline calls the radio's attempt off (it must not join behind the app's back)", () => {
+    const { sim } = boot();
+    sim.wifi.connectMs = JOIN_MS + 5000;
+    send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "secret123" });
+    sim.advance(JOIN_MS + 6000);
+    expect(sim.wifi.status().sta).toBe("off");
+  });
+
+  test("during the grace period, the board's own name on the home network is not sent to the portal", () => {
+    const { sim } = boot();
+    send(sim, "POST", "/api/wifi/connect", { ssid: "home", password: "secret123" });
+    sim.advance(1000);
+    for (const host of ["espweb", "espweb.fritz.box", "espweb.lan:80"]) expect([host, send(sim, "GET", "/api/status", undefined, host)().status]).toEqual([host, 200]);
+    for (const host of ["espwebx.com", "example.com"]) expect([host, send(sim, "GET", "/api/status", undefined, host)().status]).toEqual([host, 302]);
+  });
+});
+
 describe("on a board without AP+STA (esp32c3)", () => {
   test("the join is saved and answered first (which network, which name), then the AP makes way; joined, it stays a station", () => {
     const { sim, net, connects } = boot({ board: c3 });

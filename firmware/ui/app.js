@@ -153,14 +153,13 @@
    * `.retry` (Retry-After, s). A 401 (except from the sign-in itself) shows the
    * sign-in screen.
    */
-  /**
-   * The password typed on this page, in memory only (never stored): the sheet a phone opens for a captive
-   * portal may keep no cookie from one request to the next, so a 401 is retried once with it as HTTP Basic.
-   */
+  /** The password typed on this page, in memory only (never stored): sent as HTTP Basic with every call. */
   let remembered = '';
   async function api(path, method, body, wait, tries) {
     const o = { method: method || 'GET', credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (tries == -1) o.headers.Authorization = 'Basic ' + btoa(unescape(encodeURIComponent('admin:' + remembered)));
+    // Once a password was typed on this page, every call carries it: a captive-portal sheet may keep no cookie at
+    // all (and /api/status answers without one, as signed out, instead of 401).
+    if (remembered && path != '/api/login') o.headers.Authorization = 'Basic ' + btoa(unescape(encodeURIComponent('admin:' + remembered)));
     if (body != null) {
       o.headers['Content-Type'] = 'application/json';
       o.body = typeof body == 'string' ? body : JSON.stringify(body);
@@ -179,12 +178,11 @@
       if (!r) throw Object.assign(new Error('The device is not answering. Is this phone or computer still on its network?'), { status: 0 });
     }
     if (r.ok) return d;
-    if (r.status == 401 && remembered && tries != -1 && path != '/api/login') return api(path, method, body, wait, -1);
     // Every connection slot of the board busy (the runtime's own plain-text 503, sent before the request was
     // read: nothing happened): a small board has 3 slots and a browser opens up to 6 connections. Try again.
     if (r.status == 503 && !/json/.test(r.headers.get('Content-Type') || '') && (tries || 0) < 3) {
       await new Promise((res) => setTimeout(res, 1000 * (+r.headers.get('Retry-After') || 1)));
-      return api(path, method, body, wait, Math.max(tries || 0, 0) + 1);
+      return api(path, method, body, wait, (tries || 0) + 1);
     }
     const e = new Error(d.error || (d.errors ? 'Some fields need attention.' : 'The device answered ' + r.status + '.'));
     e.status = r.status;
