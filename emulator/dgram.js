@@ -50,6 +50,24 @@
 const hostDgram = require('dgram');
 
 /**
+ * Device port → host port of every host port bound so far (TCP listeners and UDP sockets keep the same table).
+ * @param {Map<number, { devicePort: number, hostPort: number }>} ports
+ */
+function portTable(ports) {
+  /** @type {Record<number, number>} */
+  const r = {};
+  for (const hp of ports.values()) if (hp.hostPort) r[hp.devicePort] = hp.hostPort;
+  return r;
+}
+
+/** Wait for the host binds started so far (and forget them); rejects with the first failure. @param {Promise<unknown>[]} binding */
+async function settle(binding) {
+  const b = binding.slice();
+  binding.length = 0;
+  await Promise.all(b);
+}
+
+/**
  * @typedef {object} Datagram
  * @property {Buffer} buf
  * @property {string} address
@@ -423,17 +441,12 @@ class Dgram {
 
   /** Device UDP port → host port of every bound host socket. */
   portTable() {
-    /** @type {Record<number, number>} */
-    const r = {};
-    for (const hp of this.ports.values()) if (hp.hostPort) r[hp.devicePort] = hp.hostPort;
-    return r;
+    return portTable(this.ports);
   }
 
   /** Wait for the host binds started so far; rejects with the first failure. */
   async ready() {
-    const b = this.binding.slice();
-    this.binding.length = 0;
-    await Promise.all(b);
+    await settle(this.binding);
   }
 
   async stop() {
@@ -446,4 +459,4 @@ class Dgram {
   }
 }
 
-module.exports = { Dgram, RECVMBOX };
+module.exports = { Dgram, RECVMBOX, portTable, settle };

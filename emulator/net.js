@@ -27,7 +27,7 @@
 'use strict';
 const hostNet = require('net');
 const { performance } = require('perf_hooks');
-const { Dgram } = require('./dgram');
+const { Dgram, portTable, settle } = require('./dgram');
 
 /**
  * @typedef {object} Sock
@@ -564,17 +564,12 @@ class Net {
 
   /** Device port → host port of every bound listener. */
   portTable() {
-    /** @type {Record<number, number>} */
-    const r = {};
-    for (const hp of this.ports.values()) if (hp.hostPort) r[hp.devicePort] = hp.hostPort;
-    return r;
+    return portTable(this.ports);
   }
 
   /** Wait for every host bind started so far; rejects with the first failure. */
   async ready() {
-    const b = this.binding.slice();
-    this.binding.length = 0;
-    await Promise.all(b);
+    await settle(this.binding);
     await this.udp.ready();
   }
 

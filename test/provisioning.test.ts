@@ -34,14 +34,19 @@ beforeAll(async () => {
     { ssid: "neighbour", password: "whatever1", rssi: -82, channel: 1 },
   ];
   emu = await startEmulator({ bundle: buildBundle("portal", "firmware/main.ts"), port: 0, board: "emulator", data, dnsPort: 0, wifi: { networks, scanMs: 300 }, quiet: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + emu.port],
-  });
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  ctx.setDefaultTimeout(20000);
-  page = await ctx.newPage();
+  ({ browser, page } = await phoneOn(emu.port));
 }, 180000);
+
+/** A phone on the board's access point: Chromium with every host name and address mapped to the emulated board on `port`. */
+async function phoneOn(port: number): Promise<{ browser: Browser; page: Page }> {
+  const b = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + port],
+  });
+  const ctx = await b.newContext({ viewport: { width: 390, height: 844 } });
+  ctx.setDefaultTimeout(20000);
+  return { browser: b, page: await ctx.newPage() };
+}
 
 afterAll(async () => {
   if (browser) await browser.close();
@@ -173,14 +178,8 @@ describe("first boot of an ESP32-C3 (no AP+STA: it switches)", () => {
   beforeAll(async () => {
     const networks = [{ ssid: "home", password: "secret123", rssi: -48, channel: 6 }];
     c3 = await startEmulator({ bundle: buildBundle("portal-c3", "firmware/main.ts", "esp32c3"), port: 0, board: "esp32c3", dnsPort: 0, wifi: { networks, scanMs: 300 }, quiet: true });
-    // A second phone, that sees only the C3: every host name and address leads to it.
-    phone = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + c3.port],
-    });
-    const ctx = await phone.newContext({ viewport: { width: 390, height: 844 } });
-    ctx.setDefaultTimeout(20000);
-    cpage = await ctx.newPage();
+    // A second phone, that sees only the C3.
+    ({ browser: phone, page: cpage } = await phoneOn(c3.port));
   }, 180000);
 
   afterAll(async () => {
