@@ -1,0 +1,29 @@
+/**
+ * HMAC-SHA256 (RFC 2104) over the HAL's SHA-256: 2v29's `crypto` has SHA-256
+ * but no HMAC. Its SHA-256 hashes one whole input per call, so the message is
+ * joined to the padded key in RAM: fit for short messages (a file's digest, a
+ * token), not for a whole file (the update issue signs the file's SHA-256).
+ */
+import type { Crypto } from "../hal/hal";
+
+/** Bytes (or a string of char codes 0-255) as a string of char codes 0-255. */
+function chars(b: Uint8Array | string): string {
+  if (typeof b === "string") return b;
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** HMAC-SHA256 of `msg` under `key` (each bytes, or a string of char codes 0-255): 32 bytes. */
+export function hmacSha256(c: Crypto, key: Uint8Array | string, msg: Uint8Array | string): Uint8Array {
+  let k = chars(key);
+  if (k.length > 64) k = chars(c.sha256(k));
+  let ipad = "";
+  let opad = "";
+  for (let i = 0; i < 64; i++) {
+    const b = i < k.length ? k.charCodeAt(i) : 0;
+    ipad += String.fromCharCode(b ^ 0x36);
+    opad += String.fromCharCode(b ^ 0x5c);
+  }
+  return c.sha256(opad + chars(c.sha256(ipad + chars(msg))));
+}
