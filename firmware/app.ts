@@ -305,11 +305,12 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   if (!auth) return path === "/api/status" ? ok(c, status(app, false)) : fail(c, 503, "this platform has no crypto or random source: sign-in cannot work");
   const isSet = app.cfg.admin !== "";
   let who = "";
-  if (isSet && (httpHeader(hm, "authorization") !== null || httpHeader(hm, "cookie") !== null)) {
-    const wait = httpHeader(hm, "authorization") !== null && !knownBasic(auth, hm, app.cfg.admin as string) ? lockedFor(auth, addr(c)) : 0;
+  const authz = isSet ? httpHeader(hm, "authorization") !== null : false;
+  if (authz || (isSet && httpHeader(hm, "cookie") !== null)) {
+    const wait = authz && !knownBasic(auth, hm, app.cfg.admin as string) ? lockedFor(auth, addr(c)) : 0;
     if (wait) return fail(c, 429, "too many wrong passwords: try again in " + wait + " s", "Retry-After: " + wait + "\r\n");
     who = credentials(auth, hm, app.cfg.admin as string);
-    if (who === "bad" && httpHeader(hm, "authorization") !== null) failed(auth, addr(c));
+    if (who === "bad" && authz) failed(auth, addr(c));
   }
   const signed = who === "session" || who === "basic";
   if (path === "/api/status") return ok(c, status(app, signed));

@@ -25,6 +25,7 @@ const FORGET_MS = 2 * LOCK_CAP * 1000;
 /** Client addresses whose failures are tracked (the least recent is forgotten first). */
 const MAX_CLIENTS = 8;
 
+/** Bytes as lowercase hex. */
 export function hex(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);

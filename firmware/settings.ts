@@ -13,6 +13,7 @@
  * leaves the previous copy whole.
  */
 import type { Crypto, Storage } from "../hal/hal";
+import { hex } from "./auth";
 
 export type FieldType = "string" | "secret" | "int" | "bool" | "choice";
 export type Value = string | number | boolean;
@@ -208,11 +209,6 @@ function migrate(s: any, from: number): any {
 
 const FILES = ["cfg.0", "cfg.1"];
 
-function hex(b: Uint8Array, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
-}
 
 /** Where the settings live: the two alternating files and the newest sequence number. */
 export interface Store {
@@ -235,7 +231,7 @@ function readCopy(s: Store, name: string): { seq: number; values: any } | null {
   const m = /^(\d+) ([0-9a-f]+)$/.exec(nl > 0 ? t.substr(0, nl) : "");
   if (!m) return null;
   const body = t.substr(nl + 1);
-  if (hex(s.crypto.sha256(body), 8) !== m[2]) return null;
+  if (hex(s.crypto.sha256(body).subarray(0, 8)) !== m[2]) return null;
   try {
     const o = JSON.parse(body);
     return o && typeof o.s === "object" ? { seq: +m[1], values: migrate(o.s, o.v || 1) } : null;
@@ -275,7 +271,7 @@ export function load(s: Store): Values {
 export function save(s: Store, v: Values): boolean {
   const seq = s.seq + 1;
   const body = ascii(JSON.stringify({ v: SCHEMA_VERSION, s: v }));
-  const text = seq + " " + hex(s.crypto.sha256(body), 8) + "\n" + body;
+  const text = seq + " " + hex(s.crypto.sha256(body).subarray(0, 8)) + "\n" + body;
   const name = FILES[seq % 2];
   const data = s.bytes(text);
   if (!s.st.write(name, data, 0, data.length)) return false;

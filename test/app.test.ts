@@ -7,17 +7,12 @@
 import { Sim } from "../hal/sim";
 import { startApp, App, ACT_MS } from "../firmware/app";
 import { JOIN_MS } from "../firmware/wifi";
-import { fields, SCHEMA_VERSION, defaults, save } from "../firmware/settings";
+import { fields, SCHEMA_VERSION } from "../firmware/settings";
 import { board } from "../boards/emulator";
 import { VERSION } from "../firmware/version";
-import { parseResponses, used, WireResp } from "./util";
+import { parseResponses, preset, used, WireResp } from "./util";
 
 const PW = "correct horse";
-
-/** Settings in flash before the app starts (as a board that was set up before). */
-function preset(sim: Sim, v: object) {
-  save({ st: sim.storage, crypto: sim.crypto, seq: 0, str: (b) => Buffer.from(b).toString("latin1"), bytes: (t) => new Uint8Array(Buffer.from(t, "latin1")), log: () => {} }, { ...defaults(), ...v } as any);
-}
 
 function boot(sim = new Sim()) {
   sim.wifi.networks = [

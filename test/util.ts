@@ -1,5 +1,6 @@
 import { Sim, SimClient } from "../hal/sim";
 import { Mgr, mgrInit, httpListen, limits, Limits, Handler } from "../src/index";
+import { Values, defaults, save } from "../firmware/settings";
 
 /** A response as a client reads it off the wire. */
 export interface WireResp {
@@ -86,4 +87,10 @@ export function server(fn: Handler, over?: Partial<Limits>): { sim: Sim; mgr: Mg
 /** Slots in use. */
 export function used(mgr: Mgr): number {
   return mgr.conns.filter((c) => c.id !== 0).length;
+}
+
+/** Settings `v` (over the defaults) in the sim's flash before an app starts, as a board that was set up before. */
+export function preset(sim: Sim, v: object): void {
+  const st = { st: sim.storage, crypto: sim.crypto, seq: 0, str: (b: Uint8Array) => Buffer.from(b).toString("latin1"), bytes: (t: string) => new Uint8Array(Buffer.from(t, "latin1")), log: () => {} };
+  save(st, { ...defaults(), ...v } as Values);
 }

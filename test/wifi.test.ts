@@ -7,11 +7,10 @@
 import { Sim } from "../hal/sim";
 import { startApp, App, ACT_MS } from "../firmware/app";
 import { JOIN_MS, RETRY_CAP, RETRY_FIRST, RETRY_SWAP } from "../firmware/wifi";
-import { defaults, save } from "../firmware/settings";
 import { board as emulator } from "../boards/emulator";
 import { board as c3 } from "../boards/esp32c3";
 import type { Board } from "../boards/types";
-import { parseResponses } from "./util";
+import { parseResponses, preset } from "./util";
 
 const PW = "correct horse";
 const AUTH = "Authorization: Basic " + Buffer.from("admin:" + PW).toString("base64") + "\r\n";
@@ -30,8 +29,7 @@ function boot(o: { board?: Board; saved?: object } = {}) {
     connects.push(ssid + "@" + sim.now());
     connect(ssid, pass, done);
   };
-  const st = { st: sim.storage, crypto: sim.crypto, seq: 0, str: (b: Uint8Array) => Buffer.from(b).toString("latin1"), bytes: (t: string) => new Uint8Array(Buffer.from(t, "latin1")), log: () => {} };
-  save(st, { ...defaults(), admin: "", ...(o.saved || {}) } as any);
+  preset(sim, o.saved || {});
   const app = startApp(sim, o.board || emulator, 80) as App;
   sim.run();
   const cl = sim.connect(80, "10.0.0.9");
