@@ -263,19 +263,19 @@ function portal(app: App, c: Conn): void {
 }
 
 /** The API routes: path → allowed methods. */
-const ROUTES: { [path: string]: string } = {
-  "/api/status": "GET",
-  "/api/schema": "GET",
-  "/api/config": "GET, PUT",
-  "/api/config/export": "GET",
-  "/api/config/import": "POST",
-  "/api/wifi/scan": "GET",
-  "/api/wifi/connect": "POST",
-  "/api/reboot": "POST",
-  "/api/factory-reset": "POST",
-  "/api/password": "POST",
-  "/api/login": "POST",
-  "/api/logout": "POST",
+const ROUTES: { [path: string]: string[] } = {
+  "/api/status": ["GET"],
+  "/api/schema": ["GET"],
+  "/api/config": ["GET", "PUT"],
+  "/api/config/export": ["GET"],
+  "/api/config/import": ["POST"],
+  "/api/wifi/scan": ["GET"],
+  "/api/wifi/connect": ["POST"],
+  "/api/reboot": ["POST"],
+  "/api/factory-reset": ["POST"],
+  "/api/password": ["POST"],
+  "/api/login": ["POST"],
+  "/api/logout": ["POST"],
 };
 
 /** Route one request. */
@@ -292,12 +292,11 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
     else httpReply(c, 404, TEXT_HDRS, "not found: " + path + "\n");
     return;
   }
-  const allow = ROUTES[path];
-  if (!allow) return fail(c, 404, "no such API route: " + path);
+  const methods = ROUTES[path];
+  if (!methods) return fail(c, 404, "no such API route: " + path);
   // An array's indexOf: 2v29's String.indexOf matches a tail that begins the needle (", POST,".indexOf(", GET,") is 6).
-  const methods = allow.split(", ");
   if (methods.indexOf(method) < 0) {
-    return fail(c, 405, "method not allowed: " + path + " takes " + methods.join(" or "), "Allow: " + allow + (methods.indexOf("GET") >= 0 ? ", HEAD" : "") + "\r\n");
+    return fail(c, 405, "method not allowed: " + path + " takes " + methods.join(" or "), "Allow: " + methods.join(", ") + (methods[0] === "GET" ? ", HEAD" : "") + "\r\n");
   }
   const changes = method !== "GET";
   if (changes && !sameOrigin(hm)) return fail(c, 403, "refused: this request comes from another site (Origin " + (httpHeader(hm, "origin") || httpHeader(hm, "referer")) + ")");

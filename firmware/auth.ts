@@ -226,7 +226,10 @@ export function sameOrigin(hm: HttpMsg): boolean {
  * may set the first password.
  */
 export function deviceHost(hm: HttpMsg): boolean {
-  let h = (httpHeader(hm, "host") || "").toLowerCase();
+  let h = httpHeader(hm, "host") || "";
+  // The usual case first, in one test: an IPv4 address, with or without a port.
+  if (/^[0-9.:]+$/.test(h)) return true;
+  h = h.toLowerCase();
   if (!h) return true; // HTTP/1.0 without Host: the client addressed the board directly (browsers always send Host)
   if (h.charAt(0) === "[") return /^\[[0-9a-f:.]+\]/.test(h);
   const colon = h.indexOf(":");
