@@ -19,6 +19,7 @@ export const board: Board = {
   radio: 'esp32',
   storage: { size: 224 * 4096 },
   rngReg: 0x60035144, // the ESP32's WDEV_RND_REG: the emulator answers peek32 there from the OS's random source
+  trialMs: 8000,
   bundleBudget: 65536,
   espruino: null,
 };

@@ -21,6 +21,7 @@ export const board: Board = {
   radio: 'esp32',
   storage: { size: 224 * 4096 },
   rngReg: 0x60035144, // WDEV_RND_REG (ESP-IDF soc/esp32/include/soc/wdev_reg.h; 0x3ff75144 on the DPORT bus is the same register)
+  trialMs: 30000,
   bundleBudget: 65536,
   espruino: {
     info: {

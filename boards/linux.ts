@@ -18,6 +18,7 @@ export const board: Board = {
   radio: 'sim',
   storage: { size: 0 },
   rngReg: 0, // no register: the Linux interpreter's E.hwRand, mixed with the clock (not for devices people flash)
+  trialMs: 30000,
   bundleBudget: 65536,
   espruino: null,
 };

@@ -56,6 +56,8 @@ export interface Board {
   rngReg: number;
   /** Keep the interpreter's telnet console after an admin password is set. It bypasses sign-in: for development boards only, never in a profile people flash. */
   netConsole?: boolean;
+  /** An updated app confirms itself once it has run healthy this long, ms (its listener up, no uncaught error): below the loader's TRIAL_LIMIT_S. */
+  trialMs: number;
   /** Largest allowed minified bundle for this board, bytes. */
   bundleBudget: number;
   /** What the espruino CLI needs to flash this board offline; null where the board is not flashed (Linux build, emulator). */

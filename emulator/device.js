@@ -165,6 +165,24 @@ class Device {
     });
   }
 
+  /**
+   * Write the flash image the build put next to the bundle (dist/<board>/flash.json and storage/: the boot loader,
+   * the app in its slot, the UI), as `make flash` does, erasing what it lists. An image already in place is left
+   * alone, whatever the board did since (an update it took, its record): a restart with the same build is a power
+   * cycle, not a new flash.
+   * @param {string} dir @param {{ write: string[], erase: string[] }} image
+   */
+  flashImage(dir, image) {
+    const files = image.write.map((n) => ({ n, data: u8(fs.readFileSync(path.join(dir, 'storage', n))) }));
+    if (files.every((f) => { const cur = this.flash.read(nameField(f.n)); return cur && cur.equals(f.data); })) return;
+    this.flash.erase(nameField('.bootrst'));
+    for (const n of image.erase) this.flash.erase(nameField(n));
+    for (const f of files) {
+      const cur = this.flash.read(nameField(f.n));
+      if (!cur || !cur.equals(f.data)) this.flash.write(nameField(f.n), f.data, 0, 0, 0);
+    }
+  }
+
   /** @returns {Promise<void>} */
   async start() {
     const o = this.opts;
@@ -176,7 +194,9 @@ class Device {
         const name = o.bundle ? path.basename(o.bundle) : 'code';
         throw new Error('the bundle uses what Espruino 2v29 cannot run:\n' + found.map((f) => name + ':' + f.line + ':' + (f.column + 1) + ': ' + f.what).join('\n'));
       }
+      const image = o.bundle && (o.boot || 'storage') === 'storage' && !o.bootFile ? path.join(path.dirname(o.bundle), 'flash.json') : '';
       if ((o.boot || 'storage') === 'ram') this.ramCode = code;
+      else if (image && fs.existsSync(image)) this.flashImage(path.dirname(o.bundle), JSON.parse(fs.readFileSync(image, 'utf8')));
       else {
         const bootFile = o.bootFile || '.bootcde';
         // Flashing the same bundle again changes nothing (Storage.write of identical data is a no-op on the device too).
@@ -184,16 +204,6 @@ class Device {
           /* already flashed */
         } else if (bootFile === '.bootcde') this.setBootCode(code, false);
         else this.flash.write(nameField(bootFile), strBytes(code), 0, 0, 0);
-        // The files the build put next to the bundle (its storage/ folder: the web UI) go to Storage too, as
-        // `make flash` writes them; an unchanged file is not rewritten.
-        const st = o.bundle ? path.join(path.dirname(o.bundle), 'storage') : '';
-        if (st && fs.existsSync(st)) {
-          for (const n of fs.readdirSync(st).sort()) {
-            const data = fs.readFileSync(path.join(st, n));
-            const cur = this.flash.read(nameField(n));
-            if (!cur || !cur.equals(u8(data))) this.flash.write(nameField(n), data, 0, 0, 0);
-          }
-        }
       }
     }
     const errs = this.errors.length;
@@ -201,8 +211,21 @@ class Device {
     // firmware does, and a port already taken on the host fails the start like a TCP one.
     this.net.udp.hostPort(53);
     this.boot('power');
-    await this.net.ready();
+    await this.settled();
     if (o.failOnBootError && this.errors.length > errs) throw new Error('boot failed: ' + this.errors.slice(errs).join('\n'));
+  }
+
+  /**
+   * Resolves once the boot has settled: what the boot code queued to run at once (a boot loader starts its app
+   * from a `setTimeout(fn, 0)`) has run, and the listeners opened meanwhile are bound on the host.
+   */
+  async settled() {
+    const until = performance.now() + 5000;
+    const rt = this.rt;
+    while (rt && !rt.dead && performance.now() < until && (rt.loop.scheduled || rt.loop.running || rt.loop.events.length || rt.loop.hasDueTimer())) {
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.net.ready();
   }
 
   /** Host port serving the firmware's main listener (device port 80 or 8080 first, else the first bound). */

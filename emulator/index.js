@@ -46,13 +46,13 @@ async function startEmulator(options) {
     async reboot() {
       dev.flash.uncut();
       dev.boot('power');
-      await dev.net.ready();
+      await dev.settled();
     },
     async reset() {
       dev.boot('reset');
-      await dev.net.ready();
+      await dev.settled();
     },
-    async ready() { await dev.net.ready(); },
+    async ready() { await dev.settled(); },
     telnet() { return dev.telnet(); },
     eval(code) {
       return vm.runInContext(code, /** @type {import('./runtime').Runtime} */ (dev.rt).ctx, { filename: 'console' });

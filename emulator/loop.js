@@ -50,7 +50,14 @@ class Loop {
     this.net = null;
     /** Evaluates a string callback (setTimeout("code")) in the sandbox. @type {(code: string) => void} */
     this.evalString = () => {};
+    /**
+     * Set while the chip's watchdog is on (E.enableWatchdog): runs a host turn so that one which does not return
+     * to the idle loop in time is cut short, as the watchdog resets a device whose loop hangs.
+     * @type {((turn: () => void) => void) | null}
+     */
+    this.guard = null;
     this.run = this.run.bind(this);
+    this.passes = this.passes.bind(this);
     this.onHostTimer = this.onHostTimer.bind(this);
   }
 
@@ -191,25 +198,31 @@ class Loop {
     else this.kick();
   }
 
-  /** One host turn: passes while there is work, then the host-side flush. */
+  /** One host turn: passes while there is work, then the host-side flush (under the watchdog's `guard` once one is enabled). */
   run() {
     this.scheduled = false;
     if (this.stopped) return;
     this.running = true;
     try {
-      for (let pass = 0; pass < this.maxPasses; pass++) {
-        this.runDueTimers();
-        if (this.net) this.net.idle();
-        this.executeEvents();
-        if (this.stopped) return;
-        if (!(this.net && this.net.busy()) && !this.events.length && !this.hasDueTimer()) break;
-      }
-      if (this.net) this.net.flush();
+      if (this.guard) this.guard(this.passes);
+      else this.passes();
     } finally {
       this.running = false;
     }
+    if (this.stopped) return;
     if ((this.net && this.net.busy()) || this.events.length || this.hasDueTimer()) this.kick();
     this.armHostTimer();
+  }
+
+  passes() {
+    for (let pass = 0; pass < this.maxPasses; pass++) {
+      this.runDueTimers();
+      if (this.net) this.net.idle();
+      this.executeEvents();
+      if (this.stopped) return;
+      if (!(this.net && this.net.busy()) && !this.events.length && !this.hasDueTimer()) break;
+    }
+    if (this.net) this.net.flush();
   }
 
   /** Stop for good: no pass, timer or event runs after this. */

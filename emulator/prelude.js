@@ -11,6 +11,7 @@
   var G = globalThis;
   // Captured before the host removes them from the global scope.
   var Sym = Symbol;
+  var hostEval = G.eval;
   var L = Sym('listeners');
   var ID = Sym('id');
   var objProto = Object.prototype;
@@ -272,8 +273,8 @@
   E.getFlags = function getFlags() { return Object.assign({}, flags); };
   E.setFlags = function setFlags(f) { if (isObj(f)) Object.keys(f).forEach(function (k) { if (k in flags) flags[k] = f[k] ? 1 : 0; }); };
   E.getErrorFlags = function getErrorFlags() { return []; };
-  E.enableWatchdog = function enableWatchdog() {};
-  E.kickWatchdog = function kickWatchdog() {};
+  E.enableWatchdog = function enableWatchdog(t, isAuto) { N.watchdog(Number(t), isAuto === undefined || !!isAuto); };
+  E.kickWatchdog = function kickWatchdog() { N.kickWatchdog(); };
   E.defrag = function defrag() {};
   E.getConsole = function getConsole() { return 'Serial1'; };
   E.setConsole = function setConsole() {};
@@ -560,6 +561,11 @@
     clearInterval: clearer('Interval'),
     changeInterval: function changeInterval(id, ms) { if (!N.tChange(id, Number(ms))) throw new Error('Unknown Interval'); },
     getTime: getTime,
+    // Code run with eval (the boot loader runs the app so) meets the same 2v29 syntax check as boot code.
+    eval: function (code) {
+      if (typeof code === 'string') N.checkCode('eval', code);
+      return hostEval(code);
+    },
     setTime: setTime,
     Date: EDate,
     E: E,

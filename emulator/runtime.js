@@ -42,6 +42,10 @@ class Runtime {
     this.epoch = epoch;
     this.dead = false;
     this.codeInFlash = true;
+    /** The watchdog's last kick (performance.now() ms) and its check timer in manual mode. */
+    this.wdKick = 0;
+    /** @type {NodeJS.Timeout | null} */
+    this.wdTimer = null;
     this.loop = new Loop({ report: (e) => this.report(e), maxPasses: dev.opts.maxPasses });
     this.ctx = createContext();
     /** @type {any} */
@@ -93,6 +97,46 @@ class Runtime {
       lis: (o, ev) => this.lis(o, ev),
       epoch,
     });
+  }
+
+  /**
+   * E.enableWatchdog(t, auto): from now on a host turn that runs longer than `t` seconds (rounded to whole
+   * seconds, as on the ESP32) is terminated and the chip restarts; with `auto` false, E.kickWatchdog() must also
+   * come within every `t` seconds. As on the device, only a restart turns it off again.
+   * @param {number} t @param {boolean} auto
+   */
+  enableWatchdog(t, auto) {
+    const ms = Math.max(1, Math.round(t >= 0 ? t : 1)) * 1000;
+    this.wdKick = performance.now();
+    const wctx = vm.createContext({ turn: () => {} });
+    const script = new vm.Script('turn()');
+    this.loop.guard = (turn) => {
+      wctx.turn = turn;
+      try {
+        script.runInContext(wctx, { timeout: ms });
+      } catch (e) {
+        if (!e || /** @type {any} */ (e).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+        this.watchdogFired(ms);
+      }
+    };
+    if (this.wdTimer) clearInterval(this.wdTimer);
+    this.wdTimer = null;
+    if (!auto) {
+      this.wdTimer = setInterval(() => {
+        if (this.dead) {
+          if (this.wdTimer) clearInterval(this.wdTimer);
+        } else if (performance.now() - this.wdKick > ms) this.watchdogFired(ms);
+      }, Math.min(250, ms / 4));
+      this.wdTimer.unref();
+    }
+  }
+
+  /** @param {number} ms */
+  watchdogFired(ms) {
+    if (this.wdTimer) clearInterval(this.wdTimer);
+    this.wdTimer = null;
+    this.dev.print('E (' + Math.round(this.dev.clockMs()) + ') task_wdt: Task watchdog got triggered: no return to the idle loop for ' + ms / 1000 + ' s: the chip restarts');
+    this.dev.requestRestart('power');
   }
 
   /** Listeners an object holds for an event (what Espruino would queue now). @param {any} o @param {string} ev */
@@ -294,12 +338,19 @@ class Runtime {
       /** @param {string} kind @param {unknown} arg */
       reset: (kind, arg) => dev.requestRestart(kind === 'load' ? (arg === undefined ? 'load' : { file: String(arg) }) : 'reset'),
       reboot: () => dev.requestRestart('power'),
+      /** @param {number} t @param {boolean} auto */
+      watchdog: (t, auto) => this.enableWatchdog(t, auto),
+      kickWatchdog: () => {
+        this.wdKick = performance.now();
+      },
       /** @param {string | undefined} code @param {boolean} always */
       bootCode: (code, always) => dev.setBootCode(code, always),
       /** @param {string} name */
       hasModule: (name) => dev.moduleKind(name),
       /** @param {string} name @param {string} code */
       compileModule: (name, code) => this.compileModule(name, code),
+      /** @param {string} name @param {string} code */
+      checkCode: (name, code) => this.checkCode(name, code),
       /** @param {any} obj */
       nServer: (obj) => net.newServer(obj),
       /** @param {number} id @param {number} port */
@@ -398,6 +449,7 @@ class Runtime {
     if (fns) this.loop.call(this.P.E, fns, []);
     this.dead = true;
     if (this.memTimer) clearTimeout(this.memTimer);
+    if (this.wdTimer) clearInterval(this.wdTimer);
     this.loop.stop();
     this.dev.net.kill();
   }

@@ -14,10 +14,14 @@ import type { Hal, WifiNet } from "../hal/hal";
 import type { Board } from "../boards/types";
 import { Ev, Conn, Mgr, Resp, HttpMsg, mgrInit, httpListen, httpReply, httpResp, httpHeader, poolUsed } from "../src/index";
 import { VERSION } from "./version";
-import { Values, Store, apply, ascii, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
+import { Values, Store, settingsStore, apply, ascii, check, exportJson, field, importDoc, load, publicJson, save, schemaJson, wipe, defaults } from "./settings";
 import { Net, hostName, netJoin, netSettings, netStart, netStatus } from "./wifi";
 import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
+import { halIO } from "./record";
+import { Updates, rollback, updateEnd, updateGone, updateJson, updatePiece, updateStart, updatesInit } from "./update";
+
+declare const __BOARD__: string | undefined;
 
 const JSON_HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 const TEXT_HDRS = "Content-Type: text/plain\r\n";
@@ -42,6 +46,8 @@ export interface App {
   ui: UiFile[];
   /** The radio's state machine (firmware/wifi.ts). */
   net: Net;
+  /** Updates (firmware/update.ts); null where the boot loader did not start the app. */
+  upd: Updates | null;
 }
 
 /** A JSON error body: `{"error": why}`. */
@@ -236,11 +242,11 @@ function consoleGuard(app: App): void {
   if (app.cfg.admin !== "" && !app.board.netConsole && app.hal.sys && app.hal.sys.netConsole(false)) app.hal.log("telnet console off: an admin password is set");
 }
 
-/** Answer, then act after ACT_MS (the answer has left by then). */
-function later(app: App, c: Conn, what: string, act: () => void): void {
+/** Answer (202 `{"ok":true}`, or `code` and `body`), then act and restart after ACT_MS (the answer has left by then). */
+function later(app: App, c: Conn, what: string, act: () => void, code?: number, body?: string): void {
   const sys = app.hal.sys;
   if (!sys) return fail(c, 501, "this platform cannot restart");
-  httpReply(c, 202, JSON_HDRS, '{"ok":true}');
+  httpReply(c, code || 202, JSON_HDRS, body || '{"ok":true}');
   app.hal.log(what);
   app.hal.clock.after(ACT_MS, function () {
     act();
@@ -276,10 +282,14 @@ const ROUTES: { [path: string]: string[] } = {
   "/api/password": ["POST"],
   "/api/login": ["POST"],
   "/api/logout": ["POST"],
+  "/api/update": ["GET", "POST"],
+  "/api/update/rollback": ["POST"],
 };
 
-/** Route one request. */
-function route(app: App, c: Conn, hm: HttpMsg): void {
+const NO_LOADER = "updates are off: this board was not started by the boot loader (flash it once with make flash)";
+
+/** Route one request (`head`: POST /api/update at its head, before the body, which it then streams). */
+function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   const method = hm.method === "HEAD" ? "GET" : hm.method;
   const path = hm.uri;
   // The captive portal: while the AP runs, a request for another site (a phone's connectivity probe, any page
@@ -322,6 +332,18 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
     return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", "WWW-Authenticate: " + scheme + ' realm="espweb"\r\n');
   }
   if (path === "/api/schema") return ok(c, schemaJson());
+  if (path === "/api/update") {
+    const u = app.upd;
+    if (!u) return fail(c, 501, NO_LOADER);
+    if (method === "GET") return ok(c, updateJson(u, app.cfg.updateKey !== "", app.mgr.lim.maxBody));
+    const no = head ? updateStart(u, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
+    return no ? fail(c, no[0] as number, no[1] as string) : undefined;
+  }
+  if (path === "/api/update/rollback") {
+    if (!app.upd) return fail(c, 501, NO_LOADER);
+    const no = rollback(app.upd);
+    return no ? fail(c, no[0], no[1]) : later(app, c, "update: returning to the previous app", function () {});
+  }
   if (path === "/api/wifi/scan") return scan(app, c);
   if (path === "/api/config/export") {
     const name = String(app.cfg.name).replace(/[^A-Za-z0-9._-]/g, "_");
@@ -349,25 +371,22 @@ function route(app: App, c: Conn, hm: HttpMsg): void {
   return login(app, c, b);
 }
 
+/** The whole update has arrived: answer its check; restart into it if it passed. */
+function uploaded(app: App, u: Updates, c: Conn): void {
+  const r = updateEnd(u, c);
+  if (r[0] !== 200) return httpReply(c, r[0], JSON_HDRS, r[1]) as unknown as void;
+  later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
+}
+
 /** Start the application on `hal` with the board's limits, listening on `port` (default: the board's), serving the UI files `ui`. Null if the port cannot be bound. */
 export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): App | null {
   const mgr = mgrInit(hal, board.limits);
   const head = '{"board":' + JSON.stringify(board.name) + ',"title":' + JSON.stringify(board.title) + ',"version":' + JSON.stringify(VERSION) + ',"name":';
-  const codec = hal.codec;
   const store: Store | null =
     hal.storage && hal.crypto
-      ? {
-          st: hal.storage,
-          crypto: hal.crypto,
-          seq: 0,
-          str: function (b: Uint8Array) {
-            return codec.str(b, 0, b.length);
-          },
-          bytes: codec.bytes,
-          log: function (line: string) {
-            hal.log(line);
-          },
-        }
+      ? settingsStore(halIO(hal.storage, hal.crypto, hal.codec), function (line: string) {
+          hal.log(line);
+        })
       : null;
   const cfg = store ? load(store) : defaults();
   const auth = hal.crypto && hal.random ? new Auth(hal.crypto, hal.random, function () {
@@ -382,8 +401,22 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   if (!store) hal.log("settings: no Storage or crypto on this platform: settings are not kept across reboots");
   if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
   consoleGuard(app);
+  app.upd = updatesInit(hal, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
+    hal.log(line);
+  });
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
-    if (ev === Ev.HttpMsg) route(app, c, data);
+    const u = app.upd;
+    if (ev === Ev.HttpMsg) {
+      if (u && u.c === c) uploaded(app, u, c);
+      else route(app, c, data);
+    } else if (ev === Ev.HttpHdrs) {
+      if (data.method === "POST" && data.uri === "/api/update") route(app, c, data, true);
+    } else if (u && u.c === c) {
+      if (ev === Ev.HttpBody) {
+        const no = updatePiece(u, c, data);
+        if (no) fail(c, no[0], no[1]);
+      } else if (ev === Ev.Close) updateGone(u, c);
+    }
   });
   if (!ok) return null;
   hal.log("espweb " + VERSION + " on " + board.title + ": http port " + (port === undefined ? board.httpPort : port) + (cfg.admin ? "" : " (no admin password yet)"));

@@ -7,6 +7,7 @@
  */
 import type { Crypto } from "../hal/hal";
 import { HttpMsg, httpHeader } from "../src/index";
+import { hex } from "./record";
 
 declare function atob(s: string): string;
 
@@ -25,12 +26,6 @@ const FORGET_MS = 2 * LOCK_CAP * 1000;
 /** Client addresses whose failures are tracked (the least recent is forgotten first). */
 const MAX_CLIENTS = 8;
 
-/** Bytes as lowercase hex. */
-export function hex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
-}
 
 function unhex(s: string): Uint8Array {
   const b = new Uint8Array(s.length >> 1);

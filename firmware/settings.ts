@@ -5,15 +5,10 @@
  * and export/import. An application adds a setting by adding one entry to
  * FIELDS; nothing else changes.
  *
- * Persistence: Storage writes are not atomic (the old copy of a file is marked
- * deleted before the new one is written, ESPRUINO.md), so settings alternate
- * between two files, `cfg.0` and `cfg.1`, each "<seq> <sha256 prefix>\n<json>".
- * A save writes the file the newest valid copy is NOT in; a load reads both and
- * takes the valid one with the higher sequence number. A cut at any instant
- * leaves the previous copy whole.
+ * Persistence: a record (firmware/record.ts) in `cfg.0`/`cfg.1`, so a power
+ * cut at any instant leaves the previous copy whole.
  */
-import type { Crypto, Storage } from "../hal/hal";
-import { hex } from "./auth";
+import { Rec, RecIO, recDamaged, recRead, recWipe, recWrite } from "./record";
 
 export type FieldType = "string" | "secret" | "int" | "bool" | "choice";
 export type Value = string | number | boolean;
@@ -58,6 +53,7 @@ export function fields(): Field[] {
     { name: "apPass", type: "secret", default: "", min: 8, max: 63, label: "Access point password", group: "Access point", help: "8 to 63 characters (WPA2); empty for an open access point." },
     { name: "apGrace", type: "int", default: 60, min: 10, max: 600, label: "Access point stays after joining (s)", group: "Access point", help: "Once the board has joined a network, its access point stays this long, so the page that joined can show the new address." },
     { name: "fallback", type: "int", default: 60, min: 10, max: 3600, label: "Access point returns after (s)", group: "Access point", help: "When the joined network has been gone this long, the access point comes back (the board keeps trying the network)." },
+    { name: "updateKey", type: "secret", default: "", min: 16, max: 64, label: "Update signing key", group: "Security", help: "When set, the board takes only app updates signed with this key (make update UPDATE_KEY=...). Empty: a SHA-256 checksum is enough." },
     { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
     { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
     { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },
@@ -207,37 +203,14 @@ function migrate(s: any, from: number): any {
   return s;
 }
 
-const FILES = ["cfg.0", "cfg.1"];
-
-
-/** Where the settings live: the two alternating files and the newest sequence number. */
-export interface Store {
-  st: Storage;
-  crypto: Crypto;
-  seq: number;
-  /** Decode a file's bytes to a string of char codes (the HAL's codec). */
-  str: (b: Uint8Array) => string;
-  bytes: (s: string) => Uint8Array;
-  /** A console line (damaged copies). */
+/** Where the settings live: their record (cfg.0/cfg.1) and where to report damaged copies. */
+export interface Store extends Rec {
   log: (line: string) => void;
 }
 
-/** A file's content if it is a whole, valid copy: { seq, values }; else null. */
-function readCopy(s: Store, name: string): { seq: number; values: any } | null {
-  const b = s.st.read(name);
-  if (!b) return null;
-  const t = s.str(b);
-  const nl = t.indexOf("\n");
-  const m = /^(\d+) ([0-9a-f]+)$/.exec(nl > 0 ? t.substr(0, nl) : "");
-  if (!m) return null;
-  const body = t.substr(nl + 1);
-  if (hex(s.crypto.sha256(body).subarray(0, 8)) !== m[2]) return null;
-  try {
-    const o = JSON.parse(body);
-    return o && typeof o.s === "object" ? { seq: +m[1], values: migrate(o.s, o.v || 1) } : null;
-  } catch (e) {
-    return null;
-  }
+/** The settings' store on `io` (firmware/record.ts). */
+export function settingsStore(io: RecIO, log: (line: string) => void): Store {
+  return { io: io, files: ["cfg.0", "cfg.1"], seq: 0, log: log };
 }
 
 /** A stored admin hash as auth.ts writes it: "iterations$salt$hash" in hex ("" while none is set). */
@@ -250,18 +223,14 @@ function adminOk(a: unknown): boolean {
 /** Load the newest valid copy over the defaults (fields it does not have keep their defaults; invalid stored values too). */
 export function load(s: Store): Values {
   const v = defaults();
-  let best: { seq: number; values: any } | null = null;
-  for (let i = 0; i < FILES.length; i++) {
-    const c = readCopy(s, FILES[i]);
-    if (c && (!best || c.seq > best.seq)) best = c;
-  }
-  s.seq = best ? best.seq : 0;
-  if (!best && (s.st.read(FILES[0]) || s.st.read(FILES[1]))) s.log("settings: both copies are damaged: starting from the defaults (no admin password: set one at once)");
-  if (best) {
+  const doc = recRead(s);
+  if (doc === null && recDamaged(s)) s.log("settings: both copies are damaged: starting from the defaults (no admin password: set one at once)");
+  if (doc && typeof doc.s === "object") {
+    const stored = migrate(doc.s, doc.v || 1);
     const fs = fields();
-    for (const k in best.values) {
+    for (const k in stored) {
       const f = field(k, fs);
-      if (k === "admin" ? adminOk(best.values[k]) : f && !check(f, best.values[k])) v[k] = best.values[k];
+      if (k === "admin" ? adminOk(stored[k]) : f && !check(f, stored[k])) v[k] = stored[k];
     }
   }
   return v;
@@ -269,20 +238,10 @@ export function load(s: Store): Values {
 
 /** Save `v` as the next copy; false if the flash did not take it (full, or what was read back differs). The previous copy is untouched either way. */
 export function save(s: Store, v: Values): boolean {
-  const seq = s.seq + 1;
-  const body = ascii(JSON.stringify({ v: SCHEMA_VERSION, s: v }));
-  const text = seq + " " + hex(s.crypto.sha256(body).subarray(0, 8)) + "\n" + body;
-  const name = FILES[seq % 2];
-  const data = s.bytes(text);
-  if (!s.st.write(name, data, 0, data.length)) return false;
-  const back = s.st.read(name);
-  if (!back || s.str(back) !== text) return false;
-  s.seq = seq;
-  return true;
+  return recWrite(s, ascii(JSON.stringify({ v: SCHEMA_VERSION, s: v })));
 }
 
 /** Erase both copies (factory reset): the next boot starts from the defaults. */
 export function wipe(s: Store): void {
-  for (let i = 0; i < FILES.length; i++) s.st.erase(FILES[i]);
-  s.seq = 0;
+  recWipe(s);
 }

@@ -5,7 +5,7 @@
  * espruino.ts so the runtime core does not carry them.
  */
 import type { Board } from '../boards/types';
-import type { Clock, Crypto, Hal, Storage, Sys, Wifi, WifiNet } from './hal';
+import type { BootInfo, Clock, Crypto, Hal, Storage, Sys, Wifi, WifiNet } from './hal';
 import type { EspAp, EspChip, EspCrypto, EspE, EspEnv, EspStorage, EspTelnet, EspWifi } from './espruino-types';
 import { espruinoEnv, espruinoHal, optional } from './espruino';
 import { simRadio } from './radio-sim';
@@ -37,6 +37,11 @@ function espStorage(st: EspStorage, E: EspE): Storage {
       } catch (e) {
         return false;
       }
+    },
+    text(name, offset) {
+      if (name.length > NAME_MAX) return null;
+      const t = st.read(name, offset);
+      return t === undefined ? null : t;
     },
     erase(name) {
       if (name.length > NAME_MAX || st.read(name) === undefined) return false;
@@ -215,6 +220,12 @@ function chip(env: EspEnv): EspChip {
   return env.chip || { peek32: (a) => peek32(a), reboot: () => E.reboot(), hwRand: () => E.hwRand() };
 }
 
+/** The loader's `global.__boot`, if the app was started by it. */
+function loaderWord(): BootInfo | undefined {
+  const b = new Function('return typeof __boot === "object" ? __boot : undefined')();
+  return b || undefined;
+}
+
 /** `require("crypto")`: SHA-256 and PBKDF2-HMAC-SHA256 in C. */
 function espCrypto(c: EspCrypto): Crypto {
   return {
@@ -249,8 +260,9 @@ function espRandom(c: Crypto, ch: EspChip, reg: number, now: () => number): (n: 
 }
 
 /** Restart, and the telnet console switch. */
-function espSys(ch: EspChip, telnet: EspTelnet | null): Sys {
+function espSys(ch: EspChip, telnet: EspTelnet | null, boot: BootInfo | undefined): Sys {
   return {
+    boot: boot,
     reboot: () => ch.reboot(),
     netConsole: (on) => {
       if (!telnet) return false;
@@ -278,7 +290,7 @@ export function withServices(hal: Hal, board: Board, env?: EspEnv): Hal {
     hal.crypto = espCrypto(cr);
     hal.random = espRandom(hal.crypto, ch, board.rngReg, () => hal.clock.now());
   }
-  hal.sys = espSys(ch, optional<EspTelnet>(e, 'TelnetServer'));
+  hal.sys = espSys(ch, optional<EspTelnet>(e, 'TelnetServer'), e.boot !== undefined ? e.boot || undefined : loaderWord());
   hal.udp = espruinoUdp(e) || undefined;
   return hal;
 }

@@ -69,8 +69,8 @@ export interface EspStorage {
   write(name: string, data: string, offset?: number, size?: number): boolean;
   /** A memory-mapped view of the file's bytes (no copy), or undefined. */
   readArrayBuffer(name: string): ArrayBuffer | undefined;
-  /** The file as a (memory-mapped) string, or undefined. */
-  read(name: string): string | undefined;
+  /** The file (from `offset`, `length` bytes) as a (memory-mapped) string, or undefined. */
+  read(name: string, offset?: number, length?: number): string | undefined;
   erase(name: string): void;
   list(): string[];
   getFree(): number;
@@ -155,4 +155,6 @@ export interface EspEnv {
   put(dst: Uint8Array, off: number, s: string): void;
   /** peek32, E.reboot, E.hwRand: absent means the interpreter's own globals (espruino-services.ts). */
   chip?: EspChip;
+  /** The boot loader's word (`global.__boot`): absent means read that global; null means no loader. */
+  boot?: { slot: number; trial: boolean } | null;
 }

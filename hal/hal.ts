@@ -106,6 +106,8 @@ export interface Codec {
 export interface Storage {
   /** The whole file, or null if it does not exist. */
   read(name: string): Uint8Array | null;
+  /** The file from byte `offset` on, as a string of char codes 0-255 (on the device a view of the flash, no copy in RAM: hash it whole, or run it), or null if it does not exist. */
+  text(name: string, offset: number): string | null;
   /** Write `data` at `offset` of a file of total `size` (size only on the first write of a file); false if the flash is full or the name is invalid. */
   write(name: string, data: Uint8Array, offset: number, size: number): boolean;
   /** Delete a file; false if it did not exist. */
@@ -170,6 +172,14 @@ export interface Sys {
   reboot(): void;
   /** Turn the interpreter's own console on the network (telnet) on or off; false if the board has none. */
   netConsole(on: boolean): boolean;
+  /** What the boot loader (firmware/loader.ts) ran: the app's slot, and whether it is on trial (the app clears `trial` once it has confirmed itself); absent when the app was not started by the loader. */
+  boot?: BootInfo;
+}
+
+/** The boot loader's word to the app it started. */
+export interface BootInfo {
+  slot: number;
+  trial: boolean;
 }
 
 /** Everything the core and the firmware may use of a platform. `storage`, `wifi`, `udp`, `crypto`, `random` and `sys` may be absent. */

@@ -479,6 +479,11 @@ class SimStorage implements Storage {
     return true;
   }
 
+  text(name: string, offset: number): string | null {
+    const f = this.files.get(fname(name));
+    return f ? latin1.str(f, offset, f.length) : null;
+  }
+
   erase(name: string): boolean {
     const n = fname(name);
     const f = this.files.get(n);
@@ -642,6 +647,8 @@ export class Sim implements Hal {
   reboots = 0;
   console = true;
   sys: Sys = {
+    /** As if started by the boot loader from slot 0, confirmed: a test may change it (a trial, the other slot) before it starts an app. */
+    boot: { slot: 0, trial: false },
     reboot: () => {
       this.reboots++;
     },

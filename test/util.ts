@@ -1,6 +1,7 @@
 import { Sim, SimClient } from "../hal/sim";
 import { Mgr, mgrInit, httpListen, limits, Limits, Handler } from "../src/index";
-import { Values, defaults, save } from "../firmware/settings";
+import { Values, defaults, save, settingsStore } from "../firmware/settings";
+import { halIO } from "../firmware/record";
 
 /** A response as a client reads it off the wire. */
 export interface WireResp {
@@ -91,6 +92,5 @@ export function used(mgr: Mgr): number {
 
 /** Settings `v` (over the defaults) in the sim's flash before an app starts, as a board that was set up before. */
 export function preset(sim: Sim, v: object): void {
-  const st = { st: sim.storage, crypto: sim.crypto, seq: 0, str: (b: Uint8Array) => Buffer.from(b).toString("latin1"), bytes: (t: string) => new Uint8Array(Buffer.from(t, "latin1")), log: () => {} };
-  save(st, { ...defaults(), ...v } as Values);
+  save(settingsStore(halIO(sim.storage, sim.crypto, sim.codec), () => {}), { ...defaults(), ...v } as Values);
 }

@@ -51,6 +51,26 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const HELPERS = join(ROOT, 'tools', 'espruino-helpers.js');
 /** Placeholder name `require` travels under between esbuild and terser. */
 const REQ = '__espruino_require__';
+/** The boot loader's entry (firmware/loader.ts): flashed as `.bootcde`, it runs the app from its Storage slot. */
+export const LOADER = join(ROOT, 'firmware', 'loader.ts');
+/** Bytes before the bundle in an app file, and the files a flash replaces (firmware/slots.ts: APPS, LOAD, HEAD). */
+const HEAD = 64;
+const ERASE = ['app.1', 'load.0', 'load.1'];
+
+/**
+ * What `make flash` writes to a board, and the emulator to its flash, in `dir/storage/` (next to the UI's files):
+ * the loader as `.bootcde`, the app in slot 0 (`app.0`: HEAD bytes, then the bundle), and `dir/flash.json`
+ * listing the files to write and those to erase (the other slot and the loader's record: a flashed board runs
+ * the flashed app, confirmed).
+ */
+function flashImage(dir, loader, app) {
+  writeFileSync(join(dir, 'storage', '.bootcde'), loader);
+  writeFileSync(join(dir, 'storage', 'app.0'), Buffer.concat([Buffer.alloc(HEAD, 32), Buffer.from(app, 'latin1')]));
+  const image = { write: readdirSync(join(dir, 'storage')).sort(), erase: ERASE };
+  writeFileSync(join(dir, 'flash.json'), JSON.stringify(image, null, 1) + '\n');
+  return image;
+}
+
 /** Default budget of a whole board bundle, bytes (a profile's `bundleBudget` overrides it). */
 export const BOARD_BUDGET = 48 * 1024;
 
@@ -176,8 +196,12 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
 export const PRIVATE_PROPS = [
   'conns', 'timers', 'nid', 'seq', 'lst', 'sp', 'wh', 'wa', 'pf', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
   'wq', 'src', 'so', 'wt', 'hm', 't0', 'hl', 'bl', 'bn', 'hs', 'cs', 'rq', 'rl', 'rd', 'dd', 'dl', 'qmax',
-  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'slot', 'cur',
+  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'cur',
 ];
+
+/** Names the boot loader and the app share (its record's fields, `global.__boot`): each bundle is minified alone, so none may be shortened. */
+export const LOADER_PROPS = ['slot', 'trial', 'current', 'prev', 'tries', 'why', 'back', 'fell', 'from', 'to', 'version', 'board', 'files', 'io'];
+for (const p of LOADER_PROPS) if (PRIVATE_PROPS.includes(p)) throw new Error('PRIVATE_PROPS must not hold ' + p + ': the loader and the app share it');
 
 /**
  * terser for Espruino: function and var declarations hoisted to the top of
@@ -187,7 +211,7 @@ export const PRIVATE_PROPS = [
  * only; `require` restored. `pretty` keeps names and layout (for reading a
  * stack trace on the device).
  */
-export async function minify(code, map, { module = false, pretty = false, fileName = 'app.js' } = {}) {
+export async function minify(code, map, { module = false, pretty = false, fileName = 'app.js', preamble = undefined } = {}) {
   const r = await terser.minify(code, {
     ecma: 2015,
     module,
@@ -202,11 +226,13 @@ export async function minify(code, map, { module = false, pretty = false, fileNa
       // function expression's whole body to create it, on every call of the caller (measured on 2v29:
       // 27 such sites in the request path cost 30% of /api/status throughput).
       reduce_funcs: false,
+      // No function with its own variables inlined: terser then leaves their `var` after a `return` (Espruino does not hoist).
+      inline: 2,
       passes: 3,
       global_defs: { ['@' + REQ]: 'require' },
     },
     mangle: pretty ? false : { toplevel: module, properties: { regex: new RegExp('^(' + PRIVATE_PROPS.join('|') + ')$') } },
-    format: { ecma: 2015, ascii_only: true, comments: false, beautify: pretty },
+    format: { ecma: 2015, ascii_only: true, comments: false, beautify: pretty, preamble },
     sourceMap: map ? { content: map, filename: fileName, asObject: true } : false,
   });
   return { code: r.code, map: r.map ? (typeof r.map === 'string' ? JSON.parse(r.map) : r.map) : null };
@@ -373,11 +399,15 @@ export async function build({
   }
   const es5Dir = join(resolve(buildDir), 'es5');
   const t0 = Date.now();
-  compile([entryTs].concat(boards.map((b) => join(bdir, b + '.ts'))), es5Dir);
+  compile([entryTs, LOADER].concat(boards.map((b) => join(bdir, b + '.ts'))), es5Dir);
   // The web UI: minified, gzipped Storage files (tools/ui.mjs), written next to each bundle in storage/;
   // their manifest is compiled into the bundle as __UI__.
   const uiDir = join(resolve(buildDir), 'ui');
   const ui = existsSync(join(ROOT, 'firmware', 'ui', 'index.html')) ? await (await import('./ui.mjs')).buildUi(uiDir) : null;
+  // The boot loader: the same for every board (it imports none).
+  const lb = await bundle({ entryJs: es5Path(es5Dir, LOADER), es5Dir, outFile: join(resolve(buildDir), 'loader.js') });
+  const loader = (await minify(lb.code, null, { pretty, fileName: 'loader.js' })).code;
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
   const t1 = Date.now();
   const results = [];
   for (const board of boards) {
@@ -385,19 +415,18 @@ export async function build({
     const file = join(dir, 'app.js');
     const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file, ui });
     rmSync(join(dir, 'storage'), { recursive: true, force: true });
-    if (ui) {
-      mkdirSync(join(dir, 'storage'), { recursive: true });
-      for (const f of ui) copyFileSync(join(uiDir, f.file), join(dir, 'storage', f.file));
-    }
-    const m = await minify(b.code, b.map, { pretty });
+    mkdirSync(join(dir, 'storage'), { recursive: true });
+    if (ui) for (const f of ui) copyFileSync(join(uiDir, f.file), join(dir, 'storage', f.file));
+    // The identity comment the update checks (firmware/slots.ts): which app, which board.
+    const m = await minify(b.code, b.map, { pretty, preamble: '/*espweb ' + version + ' ' + board + '*/' });
     const h = fillHoles(m.code, m.map);
-    mkdirSync(dir, { recursive: true });
     writeFileSync(file, h.code);
     writeFileSync(file + '.map', JSON.stringify(h.map));
+    const image = flashImage(dir, loader, h.code);
     const bytes = Buffer.byteLength(h.code);
-    results.push({ board, file, bytes, holes: h.holes });
+    results.push({ board, file, bytes, holes: h.holes, loader: Buffer.byteLength(loader) });
     log('bundle ' + relative(process.cwd(), file) + ' ' + bytes + ' bytes' + (h.holes ? ' (' + h.holes + ' array holes filled)' : '') +
-      (ui ? ', UI ' + ui.reduce((n, f) => n + f.size, 0) + ' bytes gzipped in storage/' : ''));
+      (ui ? ', UI ' + ui.reduce((n, f) => n + f.size, 0) + ' bytes gzipped' : '') + ', loader ' + Buffer.byteLength(loader) + ' bytes; flash image ' + relative(process.cwd(), join(dir, 'storage')) + '/ (' + image.write.length + ' files)');
   }
   log('built ' + boards.length + ' bundle(s): tsc ' + (t1 - t0) + ' ms, bundle+minify ' + (Date.now() - t1) + ' ms');
   return results;
