@@ -19,7 +19,7 @@ import { Net, hostName, netJoin, netSettings, netStart, netStatus } from "./wifi
 import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, endSessions, failed, hashPassword, lockedFor, newSession, sameOrigin, succeeded, verifyPassword } from "./auth";
 import { UiFile, serveFile, uiFile } from "./static";
 import { halIO } from "./record";
-import { Updates, rollback, updateEnd, updateGone, updateJson, updatePiece, updateStart, updatesInit } from "./update";
+import { Op, Updates, updates, updatesInit } from "./update";
 
 declare const __BOARD__: string | undefined;
 
@@ -268,23 +268,30 @@ function portal(app: App, c: Conn): void {
   httpReply(c, 302, "Location: " + url + "\r\nCache-Control: no-store\r\nContent-Type: text/html\r\n", '<!doctype html><title>Set up</title><a href="' + url + '">Set up ' + app.cfg.name + "</a>\n");
 }
 
-/** The API routes: path → allowed methods. */
-const ROUTES: { [path: string]: string[] } = {
-  "/api/status": ["GET"],
-  "/api/schema": ["GET"],
-  "/api/config": ["GET", "PUT"],
-  "/api/config/export": ["GET"],
-  "/api/config/import": ["POST"],
-  "/api/wifi/scan": ["GET"],
-  "/api/wifi/connect": ["POST"],
-  "/api/reboot": ["POST"],
-  "/api/factory-reset": ["POST"],
-  "/api/password": ["POST"],
-  "/api/login": ["POST"],
-  "/api/logout": ["POST"],
-  "/api/update": ["GET", "POST"],
-  "/api/update/rollback": ["POST"],
-};
+/** The API routes: the methods `path` takes, or null if it is none. A switch, not a table: its text stays in flash, where a table would hold ~80 JsVars of RAM for good. */
+function routeMethods(path: string): string[] | null {
+  switch (path) {
+    case "/api/status":
+    case "/api/schema":
+    case "/api/config/export":
+    case "/api/wifi/scan":
+      return ["GET"];
+    case "/api/config":
+      return ["GET", "PUT"];
+    case "/api/update":
+      return ["GET", "POST"];
+    case "/api/config/import":
+    case "/api/wifi/connect":
+    case "/api/reboot":
+    case "/api/factory-reset":
+    case "/api/password":
+    case "/api/login":
+    case "/api/logout":
+    case "/api/update/rollback":
+      return ["POST"];
+  }
+  return null;
+}
 
 const NO_LOADER = "updates are off: this board was not started by the boot loader (flash it once with make flash)";
 
@@ -302,7 +309,7 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
     else httpReply(c, 404, TEXT_HDRS, "not found: " + path + "\n");
     return;
   }
-  const methods = ROUTES[path];
+  const methods = routeMethods(path);
   if (!methods) return fail(c, 404, "no such API route: " + path);
   // An array's indexOf: 2v29's String.indexOf matches a tail that begins the needle (", POST,".indexOf(", GET,") is 6).
   if (methods.indexOf(method) < 0) {
@@ -335,13 +342,13 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   if (path === "/api/update") {
     const u = app.upd;
     if (!u) return fail(c, 501, NO_LOADER);
-    if (method === "GET") return ok(c, updateJson(u, app.cfg.updateKey !== "", app.mgr.lim.maxBody));
-    const no = head ? updateStart(u, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
-    return no ? fail(c, no[0] as number, no[1] as string) : undefined;
+    const r = head || method === "GET" ? updates(u, method === "GET" ? Op.Json : Op.Start, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
+    if (!r) return;
+    return r[0] === 200 ? ok(c, r[1] as string) : fail(c, r[0] as number, r[1] as string);
   }
   if (path === "/api/update/rollback") {
     if (!app.upd) return fail(c, 501, NO_LOADER);
-    const no = rollback(app.upd);
+    const no = updates(app.upd, Op.Rollback, c, null);
     return no ? fail(c, no[0], no[1]) : later(app, c, "update: returning to the previous app", function () {});
   }
   if (path === "/api/wifi/scan") return scan(app, c);
@@ -373,7 +380,7 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
 
 /** The whole update has arrived: answer its check; restart into it if it passed. */
 function uploaded(app: App, u: Updates, c: Conn): void {
-  const r = updateEnd(u, c);
+  const r = updates(u, Op.End, c, null) as [number, string];
   if (r[0] !== 200) return httpReply(c, r[0], JSON_HDRS, r[1]) as unknown as void;
   later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
 }
@@ -382,12 +389,13 @@ function uploaded(app: App, u: Updates, c: Conn): void {
 export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): App | null {
   const mgr = mgrInit(hal, board.limits);
   const head = '{"board":' + JSON.stringify(board.name) + ',"title":' + JSON.stringify(board.title) + ',"version":' + JSON.stringify(VERSION) + ',"name":';
-  const store: Store | null =
-    hal.storage && hal.crypto
-      ? settingsStore(halIO(hal.storage, hal.crypto, hal.codec), function (line: string) {
-          hal.log(line);
-        })
-      : null;
+  // One view of the flash for both records: the settings and the boot loader's.
+  const io = hal.storage && hal.crypto ? halIO(hal.storage, hal.crypto, hal.codec) : null;
+  const store: Store | null = io
+    ? settingsStore(io, function (line: string) {
+        hal.log(line);
+      })
+    : null;
   const cfg = store ? load(store) : defaults();
   const auth = hal.crypto && hal.random ? new Auth(hal.crypto, hal.random, function () {
     return hal.clock.now();
@@ -401,21 +409,21 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   if (!store) hal.log("settings: no Storage or crypto on this platform: settings are not kept across reboots");
   if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
   consoleGuard(app);
-  app.upd = updatesInit(hal, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
+  app.upd = updatesInit(hal, io, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
     hal.log(line);
   });
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     const u = app.upd;
     if (ev === Ev.HttpMsg) {
-      if (u && u.c === c) uploaded(app, u, c);
+      if (u && u.up && u.up.c === c) uploaded(app, u, c);
       else route(app, c, data);
     } else if (ev === Ev.HttpHdrs) {
       if (data.method === "POST" && data.uri === "/api/update") route(app, c, data, true);
-    } else if (u && u.c === c) {
+    } else if (u && u.up && u.up.c === c) {
       if (ev === Ev.HttpBody) {
-        const no = updatePiece(u, c, data);
+        const no = updates(u, Op.Piece, c, data);
         if (no) fail(c, no[0], no[1]);
-      } else if (ev === Ev.Close) updateGone(u, c);
+      } else if (ev === Ev.Close) updates(u, Op.Gone, c, null);
     }
   });
   if (!ok) return null;

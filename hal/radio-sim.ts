@@ -13,13 +13,12 @@ export const JOIN_MS = 800;
 /** How long starting the access point takes, ms. */
 export const AP_MS = 100;
 
-/** The demo networks: [ssid, rssi, channel, auth, password]. */
-const NETS: [string, number, number, string, string][] = [
-  ['espweb-lab', -41, 6, 'wpa2', 'espruino'],
-  ['Cafe Guest', -63, 1, 'open', ''],
-  ['Workshop 2.4', -72, 11, 'wpa_wpa2', 'soldering'],
-  ['FRITZ!Box 7530', -85, 3, 'wpa2', 'not-this-one'],
-];
+/** The demo networks: [ssid, rssi, channel, auth, password]. Made when a simulated radio starts: a board with a real radio holds none of it in RAM. */
+function demoNets(): [string, number, number, string, string][] {
+  const n: [string, number, number, string, string][] = [];
+  n.push(['espweb-lab', -41, 6, 'wpa2', 'espruino'], ['Cafe Guest', -63, 1, 'open', ''], ['Workshop 2.4', -72, 11, 'wpa_wpa2', 'soldering'], ['FRITZ!Box 7530', -85, 3, 'wpa2', 'not-this-one']);
+  return n;
+}
 
 /** The address the simulated station gets, and the access point's own. */
 const STA_IP = '192.168.1.77';
@@ -27,6 +26,7 @@ const AP_IP = '192.168.4.1';
 
 /** A radio over `clock`: one scan at a time, joins by password, an access point that always starts. */
 export function simRadio(clock: Clock): Wifi {
+  const nets = demoNets();
   let scanning = false;
   let sta = 'off';
   let ssid = '';
@@ -46,7 +46,7 @@ export function simRadio(clock: Clock): Wifi {
       clock.after(SCAN_MS, () => {
         scanning = false;
         const list: WifiNet[] = [];
-        for (let i = 0; i < NETS.length; i++) list.push({ ssid: NETS[i][0], rssi: NETS[i][1], channel: NETS[i][2], auth: NETS[i][3] });
+        for (let i = 0; i < nets.length; i++) list.push({ ssid: nets[i][0], rssi: nets[i][1], channel: nets[i][2], auth: nets[i][3] });
         done(null, list);
       });
     },
@@ -61,7 +61,7 @@ export function simRadio(clock: Clock): Wifi {
           return;
         }
         let net: [string, number, number, string, string] | null = null;
-        for (let i = 0; i < NETS.length; i++) if (NETS[i][0] === name) net = NETS[i];
+        for (let i = 0; i < nets.length; i++) if (nets[i][0] === name) net = nets[i];
         if (!net) sta = 'no_ap_found';
         else if (net[3] !== 'open' && net[4] !== password) sta = 'bad_password';
         else {
