@@ -49,7 +49,8 @@ size: bundles
 ## test: everything CI runs.
 test: typecheck compat size unit
 
-## flash: write dist/$(BOARD)/app.js to the board's Storage as .bootcde and start it (tools/flash.mjs).
+## flash: write the build's flash image to the board's Storage (the boot loader as .bootcde, the app in slot app.0, the UI;
+##   the other slot and the loader's record erased) and start it (tools/flash.mjs).
 ##   PORT=/dev/ttyUSB0 (serial) or PORT=tcp://192.168.4.1:23 (telnet console); PORT is checked before building.
 flash: flash-port bundle
 	@node tools/flash.mjs --board $(BOARD) --port '$(PORT)'

@@ -88,8 +88,11 @@ describe('a board bundle', () => {
     expect(runBundle(join(tmp, 'good', 'beta', 'app.js'))).toEqual(expected('beta', 2));
   });
 
-  test('is one ASCII script: no module syntax, no array holes, no comment', () => {
-    const code = readFileSync(join(tmp, 'good', 'alpha', 'app.js'), 'utf8');
+  test('is one ASCII script: its identity line, then no module syntax, no array holes, no comment', () => {
+    const all = readFileSync(join(tmp, 'good', 'alpha', 'app.js'), 'utf8');
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+    expect(all.startsWith('/*espweb ' + version + ' alpha*/\n')).toBe(true);
+    const code = all.slice(all.indexOf('\n') + 1);
     expect(/^[\x20-\x7e\n]*$/.test(code)).toBe(true);
     expect(code).not.toMatch(/\bimport\b|\bexport\b|sourceMappingURL|\/\*/);
     expect(code).not.toMatch(/,,|\[,/);

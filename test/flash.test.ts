@@ -1,8 +1,9 @@
 /**
  * tools/flash.mjs: the dry run works offline and its output holds the Storage
- * writes of the bundle; a missing or wrong PORT is one line and exit code 2;
- * a telnet flash against a fake Espruino console on localhost sends reset(),
- * the chunks, the boot line and load(), and checks the size the board echoes.
+ * writes of a flash image (the loader, the app slot, the UI); a missing or
+ * wrong PORT is one line and exit code 2; a telnet flash against a fake
+ * Espruino console on localhost sends reset(), the chunks, the boot line with
+ * the image's erasures and load(), and checks the sizes the board echoes.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,12 +27,18 @@ if (global.fetch) global.fetch = boom('fetch');
 `,
 );
 
-/** A bundle with every byte value, to show the Storage writes are binary-safe. */
-const BUNDLE = path.join(tmp, 'app.js');
+/** A flash image as tools/build.mjs writes one: a loader, an app slot with every byte value (the writes are binary-safe), a UI file. */
+const IMAGE = path.join(tmp, 'image');
 const latin1 = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const bundleBytes = latin1('(function(){var a="' + String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i)) + '";print(a.length)})();\n'.repeat(8));
-fs.writeFileSync(BUNDLE, bundleBytes);
+const loaderBytes = latin1('print("loader");\n');
+const uiBytes = latin1('\x1f\x8b compressed page');
+fs.mkdirSync(path.join(IMAGE, 'storage'), { recursive: true });
+fs.writeFileSync(path.join(IMAGE, 'storage', '.bootcde'), loaderBytes);
+fs.writeFileSync(path.join(IMAGE, 'storage', 'app.0'), bundleBytes);
+fs.writeFileSync(path.join(IMAGE, 'storage', 'ui.index.html'), uiBytes);
+fs.writeFileSync(path.join(IMAGE, 'flash.json'), JSON.stringify({ write: ['.bootcde', 'app.0', 'ui.index.html'], erase: ['app.1', 'load.0', 'load.1'] }));
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -65,7 +72,7 @@ describe('make flash-dry (tools/flash.mjs --dry)', () => {
   const out = path.join(tmp, 'flash.js');
   let res: { code: number; out: string; err: string };
   beforeAll(async () => {
-    res = await run(['--board', 'esp32', '--dry', '--bundle', BUNDLE, '--out', out], { NODE_OPTIONS: '--require ' + NO_NET });
+    res = await run(['--board', 'esp32', '--dry', '--image', IMAGE, '--out', out], { NODE_OPTIONS: '--require ' + NO_NET });
   });
 
   it('succeeds without touching the network', () => {
@@ -74,21 +81,22 @@ describe('make flash-dry (tools/flash.mjs --dry)', () => {
     expect(res.out).toMatch(/wrote .*flash\.js/);
   });
 
-  it('writes the bundle to Storage as .bootcde in chunks that reassemble to it, size declared on the first', () => {
+  it('writes every file of the image to Storage in chunks that reassemble to it, size declared on the first', () => {
     const js = fs.readFileSync(out, 'latin1');
     const files = storageWrites(js);
-    expect(Object.keys(files)).toEqual(['.bootcde']);
-    expect(files['.bootcde'].size).toBe(bundleBytes.length);
-    expect(files['.bootcde'].bytes).toEqual(bundleBytes);
-    expect((js.match(/require\("Storage"\)\.write\("\.bootcde"/g) || []).length).toBeGreaterThan(1);
+    expect(Object.keys(files).sort()).toEqual(['.bootcde', 'app.0', 'ui.index.html']);
+    expect(files['.bootcde'].bytes).toEqual(loaderBytes);
+    expect(files['app.0'].size).toBe(bundleBytes.length);
+    expect(files['app.0'].bytes).toEqual(bundleBytes);
+    expect(files['ui.index.html'].bytes).toEqual(uiBytes);
+    expect((js.match(/require\("Storage"\)\.write\("app\.0"/g) || []).length).toBeGreaterThan(1);
   });
 
-  it('then clears what would shadow .bootcde, echoes the stored size and starts it with load()', () => {
+  it('then erases what the image lists and what would shadow .bootcde, echoes the stored sizes and starts with load()', () => {
     const js = fs.readFileSync(out, 'latin1');
     const tail = js.slice(js.lastIndexOf('require("Storage").write('));
-    expect(tail).toMatch(/erase\("\.bootrst"\)/);
-    expect(tail).toMatch(/erase\("\.varimg"\)/);
-    expect(tail).toMatch(/print\("FLASHED "\+s\.read\("\.bootcde"\)\.length\);load\(\);/);
+    for (const n of ['.bootrst', '.varimg', 'app.1', 'load.0', 'load.1']) expect(tail).toContain('s.erase(' + JSON.stringify(n) + ')');
+    expect(tail).toMatch(/print\("FLASHED "\+\[".bootcde","app.0","ui.index.html"\]\.map\(.*\)\.join\(","\)\);load\(\);/);
   });
 
   it('writes the offline board JSON the CLI reads (info.builtin_modules, chip.saved_code)', () => {
@@ -99,7 +107,7 @@ describe('make flash-dry (tools/flash.mjs --dry)', () => {
 
   it('uses E.reboot() instead of load() with --reboot', async () => {
     const o = path.join(tmp, 'reboot.js');
-    const r = await run(['--board', 'esp32c3', '--dry', '--reboot', '--bundle', BUNDLE, '--out', o]);
+    const r = await run(['--board', 'esp32c3', '--dry', '--reboot', '--image', IMAGE, '--out', o]);
     expect(r.code).toBe(0);
     expect(fs.readFileSync(o, 'latin1')).toMatch(/E\.reboot\(\);\s*$/);
   });
@@ -114,11 +122,11 @@ describe('a missing or wrong PORT: one line, exit code 2, nothing sent', () => {
     ['a tcp:// port out of range', ['--board', 'esp32', '--port', 'tcp://192.168.4.1:70000'], /not a telnet address/],
     ['an unknown board', ['--board', 'esp99', '--dry'], /unknown board "esp99" \(boards: esp32, esp32c3, esp32s3, linux, emulator\)/],
     ['a board that is not flashed', ['--board', 'linux', '--dry'], /not flashed/],
-    ['a missing bundle', ['--board', 'esp32', '--dry', '--bundle', path.join(tmp, 'none.js')], /no bundle at .*none\.js/],
+    ['a missing flash image', ['--board', 'esp32', '--dry', '--image', path.join(tmp, 'none')], /no flash image at .*none \(its flash\.json\): run make bundle BOARD=esp32/],
     ['an unknown option', ['--board', 'esp32', '--prot', 'x'], /unknown argument "--prot"/],
   ];
   it.each(cases)('%s', async (_name, args, msg) => {
-    const r = await run(args.concat(args.indexOf('--bundle') < 0 ? ['--bundle', BUNDLE] : []));
+    const r = await run(args.concat(args.indexOf('--image') < 0 ? ['--image', IMAGE] : []));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(msg);
     expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -130,7 +138,7 @@ describe('a missing or wrong PORT: one line, exit code 2, nothing sent', () => {
     await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
     const port = (srv.address() as net.AddressInfo).port;
     await new Promise<void>((res) => srv.close(() => res()));
-    const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + port, '--bundle', BUNDLE]);
+    const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + port, '--image', IMAGE]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -166,8 +174,11 @@ function fakeConsole(mode: 'ok' | 'lie' | 'crash' = 'ok') {
           if (Number(w[3]) === 0) files[w[1]] = new Uint8Array(Number(w[4] || data.length));
           files[w[1]].set(data, Number(w[3]));
         } else if (/FLASHED/.test(line)) {
-          const n = files['.bootcde'] ? files['.bootcde'].length : 0;
-          reply = 'FLASHED ' + (mode === 'lie' ? n - 1 : n) + '\r\n' + (mode === 'crash' ? 'Uncaught Error: boom\r\n' : '');
+          for (const m of line.matchAll(/s\.erase\("([^"]+)"\)/g)) delete files[m[1]];
+          const names = JSON.parse(/\+(\[[^\]]*\])\.map/.exec(line)![1]) as string[];
+          const sizes = names.map((n) => (files[n] ? files[n].length : 0));
+          if (mode === 'lie') sizes[1]--;
+          reply = 'FLASHED ' + sizes.join(',') + '\r\n' + (mode === 'crash' ? 'Uncaught Error: boom\r\n' : '');
         } else if (line === '') reply = '=undefined\r\n';
         sock.write(reply + '>');
       }
@@ -179,19 +190,20 @@ function fakeConsole(mode: 'ok' | 'lie' | 'crash' = 'ok') {
 }
 
 describe('make flash over telnet (against a fake console)', () => {
-  it('resets, writes .bootcde, clears .bootrst/.varimg, checks the echoed size, starts it', async () => {
+  it('resets, writes the image, erases the other slot, the record and .bootrst/.varimg, checks the echoed sizes, starts it', async () => {
     const con = await fakeConsole();
     try {
-      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--bundle', BUNDLE, '--out', path.join(tmp, 'sent.js')]);
+      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--image', IMAGE, '--out', path.join(tmp, 'sent.js')]);
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
-      expect(r.out).toMatch(/flash: esp32 on tcp:\/\/127\.0\.0\.1:\d+: \.bootcde = .* \(\d+ bytes\), started with load\(\)/);
-      expect(con.files['.bootcde']).toEqual(bundleBytes);
+      expect(r.out).toMatch(/flash: esp32 on tcp:\/\/127\.0\.0\.1:\d+: \.bootcde, app\.0, ui\.index\.html \(\d+ bytes with their headers\), started with load\(\)/);
+      expect(con.files['.bootcde']).toEqual(loaderBytes);
+      expect(con.files['app.0']).toEqual(bundleBytes);
       const first = (re: RegExp) => con.lines.findIndex((l) => re.test(l));
       expect(first(/^reset\(\);$/)).toBeGreaterThanOrEqual(0);
       expect(first(/^reset\(\);$/)).toBeLessThan(first(/Storage"\)\.write/));
       expect(first(/FLASHED/)).toBeGreaterThan(first(/Storage"\)\.write/));
-      expect(con.lines[first(/FLASHED/)]).toMatch(/erase\("\.bootrst"\).*erase\("\.varimg"\).*load\(\);$/);
+      expect(con.lines[first(/FLASHED/)]).toMatch(/erase\("\.bootrst"\).*erase\("\.varimg"\).*erase\("app\.1"\).*erase\("load\.0"\).*erase\("load\.1"\).*load\(\);$/);
     } finally {
       con.close();
     }
@@ -200,9 +212,9 @@ describe('make flash over telnet (against a fake console)', () => {
   it('fails (exit 1, one line) when the board stores a different size', async () => {
     const con = await fakeConsole('lie');
     try {
-      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--bundle', BUNDLE, '--out', path.join(tmp, 'sent2.js')]);
+      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--image', IMAGE, '--out', path.join(tmp, 'sent2.js')]);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/the board stored \d+ bytes of \.bootcde, expected \d+/);
+      expect(r.err).toMatch(/the board stored \d+ bytes of app\.0, expected \d+/);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     } finally {
       con.close();
@@ -212,7 +224,7 @@ describe('make flash over telnet (against a fake console)', () => {
   it('fails (exit 1) when the firmware it started reports an uncaught error', async () => {
     const con = await fakeConsole('crash');
     try {
-      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--bundle', BUNDLE, '--out', path.join(tmp, 'sent3.js')]);
+      const r = await run(['--board', 'esp32', '--port', 'tcp://127.0.0.1:' + con.port, '--image', IMAGE, '--out', path.join(tmp, 'sent3.js')]);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/flashed and started, but the firmware reported: Uncaught Error: boom/);
     } finally {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Flash a built bundle to a board with the espruino CLI (EspruinoTools, the
+ * Flash a build (the boot loader, the app, the web UI) to a board with the espruino CLI (EspruinoTools, the
  * `espruino` npm package), offline: the board JSON the CLI would download
  * is written from the board profile (build/<board>/board.json).
  *
@@ -8,16 +8,19 @@
  *   node tools/flash.mjs --board esp32 --port tcp://192.168.4.1:23   telnet console
  *   node tools/flash.mjs --board esp32 --dry                   what would be sent, to build/esp32/flash.js
  *   node tools/flash.mjs --board esp32 --port P --check        only check the port (make flash does this before building)
+ *   option: --image DIR   the flash image to write (default dist/<board>: its flash.json and storage/)
  *
  * What goes to the board: `reset()` (the CLI's, stops the running program),
- * the bundle written in chunks to the Storage file `.bootcde` (so its code
- * runs from flash, not RAM, and at every boot), the erasure of `.bootrst`
+ * then the build's flash image (tools/build.mjs): every file of its storage/
+ * written in chunks to Storage — the boot loader as `.bootcde`, the app in
+ * slot `app.0`, the web UI — the erasure of what it lists (the other app slot
+ * and the loader's record: the flashed app runs, confirmed) and of `.bootrst`
  * and `.varimg` (either would run instead of / beside `.bootcde`), a line
- * echoing the stored size (checked here), then `load()` (`E.reboot()` with
- * --reboot) to start it.
+ * echoing each stored file's size (checked here), then `load()`
+ * (`E.reboot()` with --reboot) to start it.
  *
  * Exit codes: 0 done; 1 flashing failed; 2 nothing was sent: bad arguments,
- * missing or wrong PORT, missing bundle, no serial support.
+ * missing or wrong PORT, missing flash image, no serial support.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -28,12 +31,10 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'node_modules', 'espruino', 'bin', 'espruino-cli.js');
-/** The Storage file the interpreter runs at boot. */
-const BOOT_FILE = '.bootcde';
 /** Bytes of header per Storage file. */
 const FILE_HEADER = 32;
 
-const USAGE = 'usage: node tools/flash.mjs --board NAME (--port PORT | --dry) [--bundle FILE] [--out FILE] [--check] [--reboot] [--timeout SECONDS] [--verbose]';
+const USAGE = 'usage: node tools/flash.mjs --board NAME (--port PORT | --dry) [--image DIR] [--out FILE] [--check] [--reboot] [--timeout SECONDS] [--verbose]';
 const PORT_HELP = 'PORT=/dev/ttyUSB0 (serial) or PORT=tcp://192.168.4.1:23 (telnet console)';
 
 /** Stop with a one-line message; `code` 2 means nothing was sent. */
@@ -43,7 +44,7 @@ function fail(code, line) {
 }
 
 function parseArgs(argv) {
-  const o = { board: '', port: undefined, dry: false, check: false, reboot: false, bundle: '', out: '', timeout: 0, verbose: false };
+  const o = { board: '', port: undefined, dry: false, check: false, reboot: false, image: '', out: '', timeout: 0, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -52,7 +53,7 @@ function parseArgs(argv) {
     };
     if (a === '--board') o.board = val();
     else if (a === '--port') o.port = val();
-    else if (a === '--bundle') o.bundle = val();
+    else if (a === '--image') o.image = val();
     else if (a === '--out') o.out = val();
     else if (a === '--timeout') o.timeout = Number(val());
     else if (a === '--dry') o.dry = true;
@@ -174,12 +175,11 @@ function writeBoardJson(board, dir) {
   return file;
 }
 
-/** The code sent after the Storage writes: clear what would shadow `.bootcde`, echo its size and the UI files' sizes, start it. */
-function bootCode(reboot, files) {
+/** The code sent after the Storage writes: erase what the image lists and what would shadow `.bootcde`, echo each written file's size, start. */
+function bootCode(reboot, files, erase) {
   return (
-    'var s=require("Storage");s.erase(".bootrst");s.erase(".varimg");' +
-    'print("FLASHED "+s.read("' + BOOT_FILE + '").length);' +
-    (files.length ? 'print("UI "+' + JSON.stringify(files.map((f) => f.name)) + '.map(function(n){return (s.read(n)||"").length}).join(","));' : '') +
+    'var s=require("Storage");' + ['.bootrst', '.varimg'].concat(erase).map((n) => 's.erase(' + JSON.stringify(n) + ');').join('') +
+    'print("FLASHED "+' + JSON.stringify(files.map((f) => f.name)) + '.map(function(n){return (s.read(n)||"").length}).join(","));' +
     (reboot ? 'E.reboot();' : 'load();') +
     '\n'
   );
@@ -235,28 +235,29 @@ async function main() {
   const port = o.dry ? null : await checkPort(o.port, board);
   if (o.check) return;
 
-  const bundle = path.resolve(o.bundle || path.join(ROOT, 'dist', board.name, 'app.js'));
-  let size;
+  // The flash image the build made (tools/build.mjs): flash.json says what to write from storage/ and what to erase.
+  const image = path.resolve(o.image || path.join(ROOT, 'dist', board.name));
+  let spec;
   try {
-    size = fs.statSync(bundle).size;
+    spec = JSON.parse(fs.readFileSync(path.join(image, 'flash.json'), 'utf8'));
   } catch {
-    fail(2, 'no bundle at ' + path.relative(ROOT, bundle) + ': run make bundle BOARD=' + board.name);
+    fail(2, 'no flash image at ' + path.relative(ROOT, image) + ' (its flash.json): run make bundle BOARD=' + board.name);
   }
+  const stDir = path.join(image, 'storage');
+  const files = spec.write.map((n) => ({ name: n, file: path.join(stDir, n), size: fs.existsSync(path.join(stDir, n)) ? fs.statSync(path.join(stDir, n)).size : -1 }));
+  const missing = files.filter((f) => f.size < 0);
+  if (missing.length) fail(2, 'the flash image ' + path.relative(ROOT, image) + ' lacks ' + missing.map((f) => f.name).join(', ') + ': run make bundle BOARD=' + board.name);
+  if (files.some((f) => f.size === 0)) fail(2, 'the flash image holds an empty file: ' + files.filter((f) => !f.size).map((f) => f.name).join(', '));
   const sc = board.espruino.chip.saved_code;
-  if (size === 0) fail(2, 'the bundle ' + path.relative(ROOT, bundle) + ' is empty');
-  if (size + FILE_HEADER > sc.pages * sc.page_size) fail(2, 'the bundle (' + size + ' bytes) does not fit the Storage area (' + sc.pages * sc.page_size + ' bytes)');
-
-  // The web UI's gzipped files the build put next to the bundle (dist/<board>/storage/), written as Storage files too.
-  const stDir = path.join(path.dirname(bundle), 'storage');
-  const files = fs.existsSync(stDir) ? fs.readdirSync(stDir).sort().map((n) => ({ name: n, file: path.join(stDir, n), size: fs.statSync(path.join(stDir, n)).size })) : [];
-  const total = files.reduce((t, f) => t + f.size + FILE_HEADER, size + FILE_HEADER);
-  if (total > sc.pages * sc.page_size) fail(2, 'the bundle and the UI (' + total + ' bytes) do not fit the Storage area (' + sc.pages * sc.page_size + ' bytes)');
+  const total = files.reduce((t, f) => t + f.size + FILE_HEADER, 0);
+  if (total > sc.pages * sc.page_size) fail(2, 'the flash image (' + total + ' bytes) does not fit the Storage area (' + sc.pages * sc.page_size + ' bytes)');
+  const size = total;
   const boot = path.join(dir, 'boot.js');
-  fs.writeFileSync(boot, bootCode(o.reboot, files));
+  fs.writeFileSync(boot, bootCode(o.reboot, files, spec.erase));
   const out = path.resolve(o.out || path.join(dir, 'flash.js'));
   const rel = (p) => path.relative(ROOT, p) || '.';
   // The CLI splits `--storage NAME:FILE` at ':' and takes only file names with ".js" for -o: keep the paths relative.
-  const args = ['--no-ble', '--board', rel(boardJson), '--storage', BOOT_FILE + ':' + rel(bundle)];
+  const args = ['--no-ble', '--board', rel(boardJson)];
   for (const f of files) args.push('--storage', f.name + ':' + rel(f.file));
   args.push(rel(boot), '-o', rel(out));
   if (o.dry) args.unshift('-n');
@@ -277,24 +278,19 @@ async function main() {
   const bad = failure(echo < 0 ? r.out : r.out.slice(0, echo), UPLOAD_FAILED);
   if (r.code !== 0 || bad) fail(1, (bad || 'the espruino CLI exited with code ' + r.code) + (o.verbose ? '' : ' (--verbose for the whole log)'));
   if (o.dry) {
-    process.stdout.write('flash: wrote ' + rel(out) + ' (' + fs.statSync(out).size + ' bytes): what make flash sends after reset(), for ' + rel(bundle) + ' (' + size + ' bytes)' +
-      (files.length ? ' and the UI: ' + files.map((f) => f.name + ' (' + f.size + ')').join(', ') : '') + '\n');
+    process.stdout.write('flash: wrote ' + rel(out) + ' (' + fs.statSync(out).size + ' bytes): what make flash sends after reset(), the image ' + rel(image) + ': ' +
+      files.map((f) => f.name + ' (' + f.size + ')').join(', ') + '; erases ' + spec.erase.join(', ') + '\n');
     return;
   }
-  const m = /FLASHED (\d+)/.exec(r.out);
+  const m = /FLASHED ([\d,]+)/.exec(r.out);
   if (!m) fail(1, 'the board did not confirm the write (no "FLASHED" line from ' + port.name + ')');
-  if (Number(m[1]) !== size) fail(1, 'the board stored ' + m[1] + ' bytes of ' + BOOT_FILE + ', expected ' + size);
-  if (files.length) {
-    const u = /UI ([\d,]+)/.exec(r.out);
-    const got = u ? u[1].split(',').map(Number) : [];
-    files.forEach((f, i) => {
-      if (got[i] !== f.size) fail(1, 'the board stored ' + (got[i] === undefined ? 'nothing' : got[i] + ' bytes') + ' of ' + f.name + ', expected ' + f.size);
-    });
-  }
+  const got = m[1].split(',').map(Number);
+  files.forEach((f, i) => {
+    if (got[i] !== f.size) fail(1, 'the board stored ' + (got[i] === undefined ? 'nothing' : got[i] + ' bytes') + ' of ' + f.name + ', expected ' + f.size);
+  });
   const crash = failure(r.out.slice(echo), /Uncaught/);
   if (crash) fail(1, 'flashed and started, but the firmware reported: ' + crash);
-  process.stdout.write('flash: ' + board.name + ' on ' + port.name + ': ' + BOOT_FILE + ' = ' + rel(bundle) + ' (' + size + ' bytes), started with ' + (o.reboot ? 'E.reboot()' : 'load()') +
-    (files.length ? '; UI: ' + files.map((f) => f.name).join(', ') : '') + '\n');
+  process.stdout.write('flash: ' + board.name + ' on ' + port.name + ': ' + files.map((f) => f.name).join(', ') + ' (' + size + ' bytes with their headers), started with ' + (o.reboot ? 'E.reboot()' : 'load()') + '\n');
 }
 
 main().catch((e) => fail(1, String(e && e.stack ? e.message : e)));
