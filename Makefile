@@ -5,7 +5,7 @@ NPM_STAMP := node_modules/.stamp-install
 
 
 .PHONY: sysdeps
-.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry bench bench-device emulator memory clean
+.PHONY: all test typecheck unit run bundle bundles size compat flash flash-port flash-dry update bench bench-device emulator memory clean
 
 all: test
 
@@ -57,6 +57,14 @@ flash: flash-port bundle
 
 flash-port: $(NPM_STAMP)
 	@node tools/flash.mjs --board $(BOARD) --port '$(PORT)' --check
+
+## update: build the app and send it to a board over HTTP, then follow it until it confirms itself or the board goes back
+##   (tools/update.mjs). HOST=192.168.1.40 (or name.local, or 127.0.0.1:8080 for make run), PASSWORD= the admin
+##   password, UPDATE_KEY= when the board holds an update key. HOST is checked before building.
+update: $(NPM_STAMP)
+	@node tools/update.mjs --board $(BOARD) --host '$(HOST)' --check
+	node tools/build.mjs --board $(BOARD)
+	@node tools/update.mjs --board $(BOARD) --host '$(HOST)'
 
 ## flash-dry: what `make flash` would send, to build/$(BOARD)/flash.js: offline, no device.
 flash-dry: bundle

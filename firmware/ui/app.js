@@ -664,7 +664,7 @@
     } catch (e) {
       return say(e.message, 'bad');
     }
-    const s = await back(doing);
+    const s = await waitBack(doing);
     if (!s) return say(lost, 'bad');
     say(backNote, 'ok');
     if (always || !s.signedIn || !s.passwordSet) show(s);
@@ -675,7 +675,7 @@
     'Erase and restart', true, 'Erasing and restarting', 'The device is back, as new.',
     'The device has not answered for 90 s. It now runs its own access point: join it and open this page again.', true);
   /** After a restart was asked for: wait until /api/status answers again from the restarted device; its body, or null after 90 s. */
-  async function back(what) {
+  async function waitBack(what) {
     clearInterval(timer);
     const t0 = Date.now();
     let down = false;
@@ -696,8 +696,187 @@
 
   // ---- Update ----------------------------------------------------------------
 
+  /**
+   * SHA-256 of bytes (FIPS 180-4), for X-Update-SHA256: the page is served over plain HTTP, where browsers
+   * give no crypto.subtle. The round constants are the fractional parts of the primes' roots, computed.
+   */
+  function sha256(data) {
+    const K = [];
+    const H = [];
+    for (let n = 2, i = 0; i < 64; n++) {
+      let prime = true;
+      for (let d = 2; d * d <= n; d++) if (n % d == 0) prime = false;
+      if (!prime) continue;
+      if (i < 8) H[i] = ((Math.pow(n, 1 / 2) % 1) * 4294967296) | 0;
+      K[i++] = ((Math.pow(n, 1 / 3) % 1) * 4294967296) | 0;
+    }
+    const len = data.length;
+    const m = new Uint8Array(((len + 72) >> 6) << 6);
+    m.set(data);
+    m[len] = 0x80;
+    const dv = new DataView(m.buffer);
+    dv.setUint32(m.length - 8, Math.floor(len / 536870912));
+    dv.setUint32(m.length - 4, len * 8);
+    const w = new Int32Array(64);
+    const r = (x, k) => (x >>> k) | (x << (32 - k));
+    for (let o = 0; o < m.length; o += 64) {
+      for (let i = 0; i < 16; i++) w[i] = dv.getInt32(o + i * 4);
+      for (let i = 16; i < 64; i++) {
+        const a = w[i - 15];
+        const b = w[i - 2];
+        w[i] = (w[i - 16] + (r(a, 7) ^ r(a, 18) ^ (a >>> 3)) + w[i - 7] + (r(b, 17) ^ r(b, 19) ^ (b >>> 10))) | 0;
+      }
+      let [a, b, c, d, e, f, g, hh] = H;
+      for (let i = 0; i < 64; i++) {
+        const t1 = (hh + (r(e, 6) ^ r(e, 11) ^ r(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+        const t2 = ((r(a, 2) ^ r(a, 13) ^ r(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        hh = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      [a, b, c, d, e, f, g, hh].forEach((x, i) => (H[i] = (H[i] + x) | 0));
+    }
+    const out = new Uint8Array(32);
+    H.forEach((x, i) => new DataView(out.buffer).setInt32(i * 4, x));
+    return out;
+  }
+  const hex = (b) => Array.from(b, (x) => (x < 16 ? '0' : '') + x.toString(16)).join('');
+  /** HMAC-SHA256 (RFC 2104) of bytes under a key of printable ASCII, for X-Update-Signature. */
+  function hmac(key, data) {
+    let k = new TextEncoder().encode(key);
+    if (k.length > 64) k = sha256(k);
+    const pad = (x) => {
+      const b = new Uint8Array(64).fill(x);
+      k.forEach((v, i) => (b[i] ^= v));
+      return b;
+    };
+    const join = (a, b) => {
+      const c = new Uint8Array(a.length + b.length);
+      c.set(a);
+      c.set(b, a.length);
+      return c;
+    };
+    return sha256(join(pad(0x5c), sha256(join(pad(0x36), data))));
+  }
+
+  /** POST the app with real upload progress (fetch reports none): resolves { status, body }. */
+  function upload(bytes, headers, bar) {
+    return new Promise((res, rej) => {
+      const x = new XMLHttpRequest();
+      x.open('POST', '/api/update');
+      for (const k in headers) x.setRequestHeader(k, headers[k]);
+      if (remembered) x.setRequestHeader('Authorization', 'Basic ' + btoa(unescape(encodeURIComponent('admin:' + remembered))));
+      x.upload.onprogress = (e) => e.lengthComputable && ((bar.value = e.loaded), (bar.max = e.total));
+      x.onload = () => {
+        let body = {};
+        try {
+          body = JSON.parse(x.responseText);
+        } catch (e) {
+          /* the runtime's plain-text answers */
+        }
+        res({ status: x.status, body, text: x.responseText });
+      };
+      x.onerror = () => rej(new Error('The upload broke off (the network, or the device went away). The device keeps its app.'));
+      x.send(bytes);
+    });
+  }
+
+  /** The state of the apps on the device, in words: rows for a definition list. */
+  function updateRows(u) {
+    return [
+      ['Running', u.running.version + (u.state == 'trial' ? ' — on trial, confirms itself in ' + u.confirmIn + ' s' : ' — confirmed')],
+      ['Kept', u.previous ? u.previous.version + ' (the app it can return to)' : 'no previous app'],
+      ['Last return', u.back && u.back.from + ' → ' + u.back.to + ': ' + u.back.why],
+      ['Signed updates', u.signed ? 'required (an update key is set)' : 'not required'],
+      ['Room for an app', num(u.room) + ' bytes'],
+    ];
+  }
+
   function updatePage(root) {
-    root.append(card(null, p('Updates over the air are coming in a later release.'), p('This device runs version ' + (st.version || '?') + '.')));
+    const box = h('div', { 'aria-live': 'polite' });
+    const state = card('This device', box);
+    const [fb, file] = field('App file', 'input', { type: 'file', accept: '.js,application/javascript,text/javascript' }, 'The app.js a build made (dist/<board>/app.js), for this kind of board.');
+    const [kb, key] = field('Update key', 'input', { type: 'password', autocomplete: 'off' }, 'This device takes only signed updates: the key set under Settings → Security.');
+    kb.hidden = true;
+    const bar = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Upload progress' });
+    const back = h('div', { className: 'row' });
+    let cur = null;
+    const draw = (u) => {
+      cur = u;
+      box.replaceChildren(rows(updateRows(u)));
+      kb.hidden = !u.signed;
+      back.replaceChildren();
+      back.append(u.previous ? h('button', { type: 'button', className: 'ghost', onclick: () => returnTo(u) }, 'Return to ' + u.previous.version + '…') : p('No previous app is kept on this device.'));
+    };
+    const load = () => api('/api/update').then(draw, (e) => box.replaceChildren(p(e.message)));
+    load();
+    timer = setInterval(() => cur && cur.state == 'trial' && load(), 2000);
+    root.append(state, card('Return', p('Run the app kept before this one. The device restarts.'), back),
+      card('Install an update', form('Upload and install', async (out) => {
+        const fl = file.files[0];
+        bad(file, fl ? '' : 'Choose an app file first.');
+        if (!fl) return;
+        const bytes = new Uint8Array(await fl.arrayBuffer());
+        const id = /^\/\*espweb (\S+) (\S+)\*\//.exec(new TextDecoder('latin1').decode(bytes.subarray(0, 80)));
+        if (!id) return bad(file, 'This is not an espweb app: its first line is not /*espweb <version> <board>*/.');
+        if (cur && cur.signed && !key.value) return bad(key, 'Enter the update key.');
+        bad(key, '');
+        const headers = { 'Content-Type': 'application/octet-stream', 'X-Update-SHA256': hex(sha256(bytes)) };
+        if (cur && cur.signed) headers['X-Update-Signature'] = hex(hmac(key.value, bytes));
+        bar.hidden = false;
+        bar.max = bytes.length;
+        bar.value = 0;
+        note(out, 'Sending ' + id[1] + ' (' + num(bytes.length) + ' bytes)…');
+        let r;
+        try {
+          r = await upload(bytes, headers, bar);
+        } finally {
+          bar.hidden = true;
+        }
+        if (r.status != 200) {
+          const b = r.body;
+          throw new Error((b.error || 'The device answered ' + r.status + ': ' + r.text) + (b.expected ? ' (sent ' + b.expected.slice(0, 12) + '…, stored ' + b.actual.slice(0, 12) + '…)' : ''));
+        }
+        note(out, 'The device checked ' + r.body.version + ' and restarts into it.', 'ok');
+        await follow(r.body.version, out);
+      }, fb, kb, bar)));
+    /** After the restart: wait for the device, then until the new app has confirmed itself or the device went back. */
+    async function follow(version, out) {
+      const was = cur ? cur.running.slot : -1;
+      const s = await waitBack('Restarting into ' + version);
+      if (!s) return say('The device has not answered for 90 s.', 'bad');
+      if (!s.signedIn) return signIn('The device restarted into the update: sign in again to see how it went.');
+      say('');
+      for (let i = 0; i < 90; i++) {
+        let u;
+        try {
+          u = await api('/api/update', 0, null, 3000);
+        } catch (e) {
+          await sleep(1500);
+          continue;
+        }
+        if (!root.isConnected) return;
+        draw(u);
+        if (u.state == 'confirmed') {
+          if (u.running.slot != was) note(out, u.running.version + ' runs and has confirmed itself.', 'ok');
+          else note(out, 'The device went back to ' + u.running.version + (u.back ? ': ' + u.back.from + ' ' + u.back.why : '') + '.', 'bad');
+          return;
+        }
+        note(out, u.running.version + ' runs on trial: it confirms itself in ' + u.confirmIn + ' s.');
+        await sleep(1500);
+      }
+    }
+    async function returnTo(u) {
+      if (!(await ask('Return to ' + u.previous.version + '?', 'The device restarts into the app it ran before ' + u.running.version + '.', 'Return and restart'))) return;
+      try {
+        await api('/api/update/rollback', 'POST', {});
+      } catch (e) {
+        return say(e.message, 'bad');
+      }
+      const s = await waitBack('Returning to ' + u.previous.version);
+      if (!s) return say('The device has not answered for 90 s.', 'bad');
+      if (!s.signedIn) return show(s);
+      say('The device runs ' + s.version + ' again.', 'ok');
+      if (root.isConnected) load();
+    }
   }
 
   start();

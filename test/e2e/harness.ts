@@ -3,6 +3,8 @@
  * it in the emulator; raw loopback sockets for exact bytes.
  */
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import { readFileSync } from "fs";
 import * as net from "net";
 import * as path from "path";
 import { startEmulator, Emulator } from "../../emulator";
@@ -133,4 +135,22 @@ export async function slotsUsed(port: number): Promise<number> {
   const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { connection: "close", authorization: AUTH.slice(15, -2) } });
   if (r.status !== 200) return -1;
   return ((await r.json()) as { pool: { used: number } }).pool.used;
+}
+
+/**
+ * An app bundle for update tests, made from a built one: its version (identity line and VERSION) replaced, and code
+ * run `before` it (right after the identity line) or `after` it. `board` replaces the identity's board name.
+ */
+export function appVariant(bundle: string, version: string, o: { before?: string; after?: string; board?: string } = {}): Buffer {
+  const text = readFileSync(bundle, "latin1");
+  const nl = text.indexOf("\n");
+  const id = /^\/\*espweb (\S+) (\S+)\*\/$/.exec(text.slice(0, nl));
+  if (!id) throw new Error(bundle + " has no identity line");
+  const body = text.slice(nl + 1).split(JSON.stringify(id[1])).join(JSON.stringify(version));
+  return Buffer.from("/*espweb " + version + " " + (o.board || id[2]) + "*/\n" + (o.before || "") + body + (o.after || ""), "latin1");
+}
+
+/** SHA-256 of bytes, hex. */
+export function sha256(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
 }
