@@ -55,7 +55,9 @@ function espStorage(st: EspStorage, E: EspE): Storage {
       return r;
     },
     free() {
-      return st.getFree();
+      // getFree() leaves out erased files' space, which the write that needs it gets back by compacting.
+      const s = st.getStats ? st.getStats() : null;
+      return s ? s.freeBytes + s.trashBytes : st.getFree();
     },
   };
 }

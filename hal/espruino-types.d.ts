@@ -74,6 +74,8 @@ export interface EspStorage {
   erase(name: string): void;
   list(): string[];
   getFree(): number;
+  /** Bytes free at the end and held by erased files (reclaimed by compaction), among others. */
+  getStats?(): { freeBytes: number; trashBytes: number };
 }
 
 /** One access point as `Wifi.scan` reports it. */

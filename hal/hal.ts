@@ -114,7 +114,7 @@ export interface Storage {
   erase(name: string): boolean;
   /** Names of the files, optionally those matching `prefix`. */
   list(prefix: string): string[];
-  /** Free bytes. */
+  /** Bytes new files can take: the free space plus what erased files left (a write that needs it compacts first). */
   free(): number;
 }
 
