@@ -857,7 +857,7 @@
         draw(u);
         if (u.state == 'confirmed') {
           if (u.running.slot != was) note(out, u.running.version + ' runs and has confirmed itself.', 'ok');
-          else note(out, 'The device went back to ' + u.running.version + (u.back ? ': ' + u.back.from + ' ' + u.back.why : '') + '.', 'bad');
+          else note(out, 'The device went back to ' + u.running.version + (u.back ? ': ' + u.back.from + ' failed (' + u.back.why + ')' : '') + '.', 'bad');
           return;
         }
         note(out, u.running.version + ' runs on trial: it confirms itself in ' + u.confirmIn + ' s.');
