@@ -99,6 +99,23 @@ describe('a board bundle', () => {
     expect(code).not.toMatch(/"use strict"/);
   });
 
+  test('has its flash image beside it: the boot loader as .bootcde, the app in slot app.0 after 64 bytes, the manifest', () => {
+    const dir = join(tmp, 'good', 'alpha');
+    const image = JSON.parse(readFileSync(join(dir, 'flash.json'), 'utf8'));
+    expect(image.erase).toEqual(['app.1', 'load.0', 'load.1']);
+    expect(image.write).toEqual(expect.arrayContaining(['.bootcde', 'app.0']));
+    const app = readFileSync(join(dir, 'app.js'));
+    const slot = readFileSync(join(dir, 'storage', 'app.0'));
+    expect(slot.subarray(0, 64).toString('latin1')).toBe(' '.repeat(64));
+    expect(slot.subarray(64).equals(app)).toBe(true);
+    const loader = readFileSync(join(dir, 'storage', '.bootcde'), 'latin1');
+    expect(loader).toMatch(/^\(\(\)=>\{/);
+    expect(loader).toContain('"app.0","app.1"');
+    expect(loader).toContain('"load.0","load.1"');
+    // The same loader for every board: it names none.
+    expect(readFileSync(join(tmp, 'good', 'beta', 'storage', '.bootcde'), 'latin1')).toBe(loader);
+  });
+
   test('has a source map that leads back to the TypeScript files', () => {
     const map = JSON.parse(readFileSync(join(tmp, 'good', 'alpha', 'app.js.map'), 'utf8'));
     const sources: string[] = map.sources.map((s: string) => resolve(join(tmp, 'good', 'alpha'), s));

@@ -227,3 +227,31 @@ describe('require("TelnetServer")', () => {
     expect(s3.telnet()).toBe('on');
   });
 });
+
+describe('E.enableWatchdog (targets/esp32/jshardware.c: the task watchdog restarts the chip)', () => {
+  // The boot code hangs once (a Storage flag says it did), then says how it came back.
+  const HANG_ONCE = (enable: string) =>
+    'var S = require("Storage"); if (!S.read("hung")) { S.write("hung", "1"); ' + enable + '; setTimeout(function () { for (;;) {} }, 50); } else print("came back");';
+
+  test('a callback that never returns to the idle loop restarts the board after the timeout', async () => {
+    const e = await start({ code: HANG_ONCE('E.enableWatchdog(1)') });
+    await until(() => e.logs.includes('came back'), 10000);
+    expect(e.logs.join('\n')).toMatch(/task_wdt: Task watchdog got triggered: no return to the idle loop for 1 s: the chip restarts/);
+  });
+
+  test('auto mode: the idle loop kicks it, so a board that returns to it runs on', async () => {
+    const e = await start({ code: 'E.enableWatchdog(1); var n = 0; setInterval(function () { n++; }, 100);' });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(e.eval('n')).toBeGreaterThan(15);
+    expect(e.logs.join('\n')).not.toMatch(/task_wdt/);
+  });
+
+  test('manual mode: without E.kickWatchdog() the board restarts; with it, it runs on', async () => {
+    const e = await start({ code: 'var S = require("Storage"); if (!S.read("hung")) { S.write("hung", "1"); E.enableWatchdog(1, false); } else print("came back");' });
+    await until(() => e.logs.includes('came back'), 10000);
+    const f = await start({ code: 'E.enableWatchdog(1, false); var n = 0; setInterval(function () { n++; E.kickWatchdog(); }, 200);' });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(f.eval('n')).toBeGreaterThan(8);
+    expect(f.logs.join('\n')).not.toMatch(/task_wdt/);
+  });
+});
