@@ -173,13 +173,13 @@ class Device {
    * @param {string} dir @param {{ write: string[], erase: string[] }} image
    */
   flashImage(dir, image) {
-    const files = image.write.map((n) => ({ n, data: u8(fs.readFileSync(path.join(dir, 'storage', n))) }));
-    if (files.every((f) => { const cur = this.flash.read(nameField(f.n)); return cur && cur.equals(f.data); })) return;
+    const files = image.write.map((n) => ({ n, data: fs.readFileSync(path.join(dir, 'storage', n)) }));
+    if (files.every((f) => { const cur = this.flash.read(nameField(f.n)); return cur && cur.equals(u8(f.data)); })) return;
     this.flash.erase(nameField('.bootrst'));
     for (const n of image.erase) this.flash.erase(nameField(n));
     for (const f of files) {
       const cur = this.flash.read(nameField(f.n));
-      if (!cur || !cur.equals(f.data)) this.flash.write(nameField(f.n), f.data, 0, 0, 0);
+      if (!cur || !cur.equals(u8(f.data))) this.flash.write(nameField(f.n), f.data, 0, 0, 0);
     }
   }
 
@@ -196,7 +196,7 @@ class Device {
       }
       const image = o.bundle && (o.boot || 'storage') === 'storage' && !o.bootFile ? path.join(path.dirname(o.bundle), 'flash.json') : '';
       if ((o.boot || 'storage') === 'ram') this.ramCode = code;
-      else if (image && fs.existsSync(image)) this.flashImage(path.dirname(o.bundle), JSON.parse(fs.readFileSync(image, 'utf8')));
+      else if (image && fs.existsSync(image)) this.flashImage(path.dirname(/** @type {string} */ (o.bundle)), JSON.parse(fs.readFileSync(image, 'utf8')));
       else {
         const bootFile = o.bootFile || '.bootcde';
         // Flashing the same bundle again changes nothing (Storage.write of identical data is a no-op on the device too).

@@ -104,10 +104,10 @@ describe('a board bundle', () => {
     const image = JSON.parse(readFileSync(join(dir, 'flash.json'), 'utf8'));
     expect(image.erase).toEqual(['app.1', 'load.0', 'load.1']);
     expect(image.write).toEqual(expect.arrayContaining(['.bootcde', 'app.0']));
-    const app = readFileSync(join(dir, 'app.js'));
-    const slot = readFileSync(join(dir, 'storage', 'app.0'));
-    expect(slot.subarray(0, 64).toString('latin1')).toBe(' '.repeat(64));
-    expect(slot.subarray(64).equals(app)).toBe(true);
+    const app = readFileSync(join(dir, 'app.js'), 'latin1');
+    const slot = readFileSync(join(dir, 'storage', 'app.0'), 'latin1');
+    expect(slot.slice(0, 64)).toBe(' '.repeat(64));
+    expect(slot.slice(64) === app).toBe(true);
     const loader = readFileSync(join(dir, 'storage', '.bootcde'), 'latin1');
     expect(loader).toMatch(/^\(\(\)=>\{/);
     expect(loader).toContain('"app.0","app.1"');

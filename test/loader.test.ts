@@ -21,7 +21,11 @@ afterAll(async () => {
 });
 
 /** A slot file as an update writes it: 64 bytes the update uses, then the bundle. */
-const slot = (app: Buffer) => Buffer.concat([Buffer.alloc(64, 32), app]);
+function slot(app: Uint8Array): Uint8Array {
+  const b = new Uint8Array(64 + app.length).fill(32);
+  b.set(app, 64);
+  return b;
+}
 
 /** A record copy (firmware/record.ts): "<seq> <first 8 bytes of the body's SHA-256, hex>\n<body>". */
 function record(seq: number, doc: object): string {
@@ -54,7 +58,7 @@ async function update(): Promise<any> {
 }
 
 /** Storage as the test says, then a power cycle. */
-async function set(files: Record<string, Buffer | string | null>): Promise<void> {
+async function set(files: Record<string, Uint8Array | string | null>): Promise<void> {
   for (const n of ["app.1", "load.0", "load.1"]) emu.storage.erase(n);
   for (const n in files) {
     emu.storage.erase(n);

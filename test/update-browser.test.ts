@@ -54,7 +54,7 @@ async function shoot(name: string) {
 }
 
 /** A file for the picker. */
-function file(name: string, data: Buffer): string {
+function file(name: string, data: Uint8Array): string {
   const f = path.join(dir, name);
   fs.writeFileSync(f, data);
   return f;
@@ -83,11 +83,12 @@ test("a good update: the upload's progress, the restart, then the new app confir
   await page.exposeFunction("progressSeen", (v: number) => seen.push(v));
   // Every value the page gives the progress bar, as the upload goes.
   await page.evaluate(() => {
-    const desc = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value")!;
-    Object.defineProperty(document.querySelector("progress")!, "value", {
+    const w = globalThis as any;
+    const desc = Object.getOwnPropertyDescriptor(w.HTMLProgressElement.prototype, "value")!;
+    Object.defineProperty(w.document.querySelector("progress"), "value", {
       set(v) {
         desc.set!.call(this, v);
-        (window as any).progressSeen(v);
+        w.progressSeen(v);
       },
       get() {
         return desc.get!.call(this);
@@ -125,9 +126,10 @@ test("an app that throws after start: the page says the device went back, and wh
 }, 90000);
 
 test("a file that is not an app is refused before anything is sent", async () => {
-  await install(file("notes.js", Buffer.from("console.log('hello')")));
+  await install(file("notes.js", new Uint8Array(Buffer.from("console.log('hello')"))));
   await page.getByText("This is not an espweb app: its first line is not /*espweb <version> <board>*/.").waitFor();
-  expect((await fetch(emu.url + "/api/update", { headers: { authorization: AUTH.slice(15, -2), connection: "close" } }).then((r) => r.json())).receiving).toBeNull();
+  const s = (await fetch(emu.url + "/api/update", { headers: { authorization: AUTH.slice(15, -2), connection: "close" } }).then((r) => r.json())) as any;
+  expect(s.receiving).toBeNull();
 }, 30000);
 
 test("with an update key set, the page signs the file with the key typed in", async () => {

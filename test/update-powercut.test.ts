@@ -58,7 +58,7 @@ async function restore(): Promise<void> {
 
 const NEW = "0.9.0";
 
-function send(app: Buffer): Promise<number> {
+function send(app: Uint8Array): Promise<number> {
   return fetch(emu.url + "/api/update", { method: "POST", headers: { authorization: BASIC, connection: "close", "x-update-sha256": sha256(app) }, body: app })
     .then((r) => r.text().then(() => r.status))
     .catch(() => 0);

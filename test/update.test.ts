@@ -23,7 +23,7 @@ afterAll(async () => {
   if (emu) await emu.stop();
 });
 
-async function call(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+async function call(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
   const r = await fetch(emu.url + path, { method, headers: { authorization: BASIC, connection: "close", ...headers }, body });
   const text = await r.text();
   let json: any = null;
@@ -36,7 +36,7 @@ async function call(method: string, path: string, body?: Buffer | string, header
 }
 
 /** POST an app with its checksum (and more headers). */
-function send(app: Buffer, headers: Record<string, string> = {}) {
+function send(app: Uint8Array, headers: Record<string, string> = {}) {
   return call("POST", "/api/update", app, { "content-type": "application/octet-stream", "x-update-sha256": sha256(app), ...headers });
 }
 
@@ -133,14 +133,14 @@ describe("refusals change nothing", () => {
 
   test("a wrong checksum: 400 with what was expected and what arrived", async () => {
     const app = appVariant(bundle, "0.3.0");
-    const r = await send(app, { "x-update-sha256": sha256(Buffer.from("something else")) });
+    const r = await send(app, { "x-update-sha256": sha256(new Uint8Array(Buffer.from("something else"))) });
     expect(r.status).toBe(400);
-    expect(r.json).toEqual({ error: expect.stringMatching(/SHA-256 does not match/), expected: sha256(Buffer.from("something else")), actual: sha256(app) });
+    expect(r.json).toEqual({ error: expect.stringMatching(/SHA-256 does not match/), expected: sha256(new Uint8Array(Buffer.from("something else"))), actual: sha256(app) });
   });
 
   test("no checksum, or not one: 400 before the body is read", async () => {
     const app = appVariant(bundle, "0.3.0");
-    for (const h of [{}, { "x-update-sha256": "abc" }]) {
+    for (const h of [{}, { "x-update-sha256": "abc" }] as Record<string, string>[]) {
       const r = await call("POST", "/api/update", app, { "content-type": "application/octet-stream", ...h });
       expect(r.status).toBe(400);
       expect(r.json.error).toMatch(/X-Update-SHA256/);
@@ -160,7 +160,7 @@ describe("refusals change nothing", () => {
   });
 
   test("not an espweb app, or one for another board: 400", async () => {
-    const js = Buffer.from("print('hello');".repeat(10), "latin1");
+    const js = new Uint8Array(Buffer.from("print('hello');".repeat(10), "latin1"));
     let r = await send(js);
     expect(r.status).toBe(400);
     expect(r.json.error).toMatch(/not an espweb app/);
@@ -190,7 +190,7 @@ describe("refusals change nothing", () => {
 
   test("two uploads at once: the second is 409 while the first goes on", async () => {
     const app = appVariant(bundle, "0.3.0");
-    const bad = sha256(Buffer.from("x")); // the first one ends refused, so nothing changes
+    const bad = sha256(new Uint8Array([120])); // the first one ends refused, so nothing changes
     const c = await raw(emu.port, "POST /api/update HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH + "X-Update-SHA256: " + bad + "\r\nContent-Length: " + app.length + "\r\n\r\n");
     c.sock.write(app.subarray(0, 1000));
     await until((s) => s.receiving !== null, 5000);

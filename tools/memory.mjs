@@ -3,7 +3,10 @@
  * Memory of a firmware bundle in the emulator, held to a board's JsVars:
  * `process.memory()` after boot from Storage, and the peak during a page load
  * (the UI's files, then what the UI asks for when it opens, signed in, as many
- * requests at once as the board has slots). Runs in its own process: the
+ * requests at once as the board has slots), and the peak while an app update
+ * of 20 KB and of 60 KB streams in (with its upload time: the upload path's
+ * throughput; the checksum sent is wrong on purpose, so the board stores and
+ * checks the whole file but does not restart). Runs in its own process: the
  * emulator's estimate reads closure scopes through the V8 inspector, which a
  * test runner's sandbox hides.
  *
@@ -19,6 +22,8 @@ const { startEmulator } = require('../emulator');
 
 const PASSWORD = 'memory-probe';
 const PAGE = ['/', '/app.css', '/app.js', '/api/status', '/api/schema', '/api/config'];
+/** Sizes of the update uploads measured, bytes. */
+const UPLOADS = [20000, 60000];
 
 /** { boot: process.memory() after boot, peak: most vars used during the page load, statuses } */
 export async function measure({ bundle, board, slots }) {
@@ -52,7 +57,31 @@ export async function measure({ bundle, board, slots }) {
     sampling = false;
     await sampler;
     peak = Math.max(peak, emu.memory().usage);
-    return { boot, peak, statuses, errors: emu.errors.slice() };
+    const idle = emu.memory().usage;
+    const id = fs.readFileSync(bundle, 'latin1').split('\n')[0];
+    const uploads = [];
+    for (const size of UPLOADS) {
+      const body = Buffer.from((id + '\n/*' + 'x'.repeat(size) + '*/').slice(0, size - 2) + '*/', 'latin1');
+      const send = () =>
+        fetch(base + '/api/update', { method: 'POST', headers: { authorization: authz, connection: 'close', 'x-update-sha256': '0'.repeat(64) }, body }).then((r) => r.text().then(() => r.status));
+      let up = idle;
+      sampling = true;
+      const s2 = (async () => {
+        while (sampling) {
+          up = Math.max(up, emu.memory().usage);
+          await new Promise((res) => setTimeout(res, 1));
+        }
+      })();
+      const status = await send();
+      sampling = false;
+      await s2;
+      // Timed apart from the sampling, which slows the emulator down.
+      const t0 = process.hrtime.bigint();
+      await send();
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      uploads.push({ bytes: size, status, peak: up, above: up - idle, ms: Math.round(ms * 10) / 10, kbps: Math.round(size / 1024 / (ms / 1000)) });
+    }
+    return { boot, peak, idle, uploads, statuses, errors: emu.errors.slice() };
   } finally {
     await emu.stop();
     fs.rmSync(data, { recursive: true, force: true });
@@ -72,7 +101,8 @@ async function main() {
   if (a.indexOf('--json') >= 0) process.stdout.write(JSON.stringify(m) + '\n');
   else
     process.stdout.write(
-      board + ': after boot ' + m.boot.usage + ' of ' + m.boot.total + ' vars used (' + m.boot.free + ' free); peak of a page load ' + m.peak + ' (' + (m.boot.total - m.peak) + ' free)\n',
+      board + ': after boot ' + m.boot.usage + ' of ' + m.boot.total + ' vars used (' + m.boot.free + ' free); peak of a page load ' + m.peak + ' (' + (m.boot.total - m.peak) + ' free)\n' +
+        m.uploads.map((u) => board + ': update upload of ' + u.bytes + ' B: peak ' + u.peak + ' vars (' + u.above + ' above idle), ' + u.ms + ' ms (' + u.kbps + ' KB/s)').join('\n') + '\n',
     );
 }
 

@@ -141,16 +141,16 @@ export async function slotsUsed(port: number): Promise<number> {
  * An app bundle for update tests, made from a built one: its version (identity line and VERSION) replaced, and code
  * run `before` it (right after the identity line) or `after` it. `board` replaces the identity's board name.
  */
-export function appVariant(bundle: string, version: string, o: { before?: string; after?: string; board?: string } = {}): Buffer {
+export function appVariant(bundle: string, version: string, o: { before?: string; after?: string; board?: string } = {}): Uint8Array {
   const text = readFileSync(bundle, "latin1");
   const nl = text.indexOf("\n");
   const id = /^\/\*espweb (\S+) (\S+)\*\/$/.exec(text.slice(0, nl));
   if (!id) throw new Error(bundle + " has no identity line");
   const body = text.slice(nl + 1).split(JSON.stringify(id[1])).join(JSON.stringify(version));
-  return Buffer.from("/*espweb " + version + " " + (o.board || id[2]) + "*/\n" + (o.before || "") + body + (o.after || ""), "latin1");
+  return new Uint8Array(Buffer.from("/*espweb " + version + " " + (o.board || id[2]) + "*/\n" + (o.before || "") + body + (o.after || ""), "latin1"));
 }
 
 /** SHA-256 of bytes, hex. */
-export function sha256(b: Buffer): string {
+export function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
