@@ -137,6 +137,8 @@ function check(code) {
         if (typeof n.bigint === 'string') add(n, 'BigInt literal');
         if (n.regex && /\(\?<[=!]/.test(n.regex.pattern)) add(n, 'regular expression lookbehind');
         else if (n.regex && /\(\?<[A-Za-z]/.test(n.regex.pattern)) add(n, 'regular expression named group', false);
+        // 2v29 parses `{n}` and `{n,m}` but never matches them (measured: /^a{2}$/.test("aa") is false).
+        else if (n.regex && /(^|[^\\])\{\d+(,\d*)?\}/.test(n.regex.pattern)) add(n, 'regular expression counted quantifier {n} (never matches on 2v29)');
         break;
       case 'ArrayExpression': if (inCase && n.elements.some((/** @type {any} */ e) => e === null)) add(n, 'array literal with a hole inside a switch case (2v29 parser bug: use void 0)'); break;
       case 'Program': hoisting(n.body); break;

@@ -186,9 +186,9 @@ export function updates(u: Updates, op: Op, c: Conn | null, data: any, key?: str
     if (hm.fl & F.CHUNKED || httpHeader(hm, "content-length") === null) return [411, "send the app with a Content-Length: the board reserves its room in flash first"];
     const len = hm.cl;
     const sha = (httpHeader(hm, "x-update-sha256") || "").toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(sha)) return [400, "send the SHA-256 of the file, 64 hex digits, in X-Update-SHA256"];
+    if (sha.length !== 64 || !/^[0-9a-f]+$/.test(sha)) return [400, "send the SHA-256 of the file, 64 hex digits, in X-Update-SHA256"];
     const sig = (httpHeader(hm, "x-update-signature") || "").toLowerCase();
-    if (key && !/^[0-9a-f]{64}$/.test(sig)) return [403, "this board takes only signed updates: send the HMAC-SHA256 of the file under its update key, 64 hex digits, in X-Update-Signature"];
+    if (key && (sig.length !== 64 || !/^[0-9a-f]+$/.test(sig))) return [403, "this board takes only signed updates: send the HMAC-SHA256 of the file under its update key, 64 hex digits, in X-Update-Signature"];
     if (len < 32) return [400, "a file of " + len + " bytes is not an app bundle"];
     const max = room(u, maxBody);
     if (len > max) return [413, "the app is " + len + " bytes; this board has room for " + max];

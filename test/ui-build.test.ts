@@ -45,7 +45,7 @@ beforeAll(() => {
   // The same sources with the script and the style changed, the page not.
   const copy = join(tmp, 'src');
   cpSync(SRC, copy, { recursive: true });
-  writeFileSync(join(copy, 'app.js'), src('app.js').replace('Updates over the air are coming', 'Updates over the air are soon here'));
+  writeFileSync(join(copy, 'app.js'), src('app.js').replace('No previous app is kept on this device.', 'No previous app is kept here.'));
   writeFileSync(join(copy, 'app.css'), src('app.css') + '\n.extra { color: red; }\n');
   changed = build(join(tmp, 'changed'), copy);
   minified = esm(`import { minifyFile } from './tools/ui.mjs'; import { readFileSync } from 'node:fs';

@@ -226,6 +226,7 @@ function checkRegex(node, add) {
   if (/\(\?<[=!]/.test(pattern)) add(node, 'regex', 'regular expression lookbehind is not supported by Espruino');
   if (/\(\?<[A-Za-z_$]/.test(pattern) || /\\k</.test(pattern)) add(node, 'regex', 'named capture groups are not supported by Espruino');
   if (/\\[pP]\{/.test(pattern)) add(node, 'regex', 'unicode property escapes are not supported by Espruino');
+  if (/(^|[^\\])\{\d+(,\d*)?\}/.test(pattern)) add(node, 'regex', 'counted quantifiers (`{n}`, `{n,m}`) never match on Espruino 2v29 (`/^a{2}$/` misses "aa"): test the length apart, or repeat the atom');
   if (/\\u[0-9A-Fa-f{]/.test(pattern)) add(node, 'regex', '`\\u` escapes in a regular expression do not match on Espruino (`/\\u0041/` misses "A"); use \\xNN or the character');
 }
 
