@@ -49,7 +49,7 @@ const rules: [string, string[], string[]][] = [
   ['logical-assignment', ['x ??= 1;', 'x ||= 1;'], ['x = x ?? 1;']],
   ['numeric-separator', ['var n = 1_000;'], ['var n = 1000;']],
   ['loop-binding', ['for (let i = 0; i < 3; i++) fs.push(function () { return i; });'], ['for (let i = 0; i < 3; i++) n += i;', 'for (var i = 0; i < 3; i++) g(i);']],
-  ['regex', ['/(?<=a)b/;', '/(?<n>a)/;', '/\\u0041/;', '/a/y;', '/a/u;', '/\\p{L}/u;'], ['/a(?=b)/gim;', '/\\x41/;']],
+  ['regex', ['/(?<=a)b/;', '/(?<n>a)/;', '/\\u0041/;', '/a/y;', '/a/u;', '/\\p{L}/u;', '/^[0-9a-f]{64}$/;', '/a{2,3}/;'], ['/a(?=b)/gim;', '/\\x41/;', '/a\\{2}/;']],
   [
     'global',
     [
