@@ -13,7 +13,13 @@ import { buildBundle, ROOT } from "./e2e/harness";
 /** tools/memory.mjs in its own process (the emulator's estimate needs the V8 inspector, which jest's sandbox hides). */
 function measure(board: string, bundle: string) {
   const out = execFileSync(process.execPath, [path.join(ROOT, "tools/memory.mjs"), "--bundle", bundle, "--board", board, "--json"], { encoding: "utf8" });
-  return JSON.parse(out) as { boot: { usage: number; free: number; total: number }; peak: number; statuses: number[]; errors: string[] };
+  return JSON.parse(out) as {
+    boot: { usage: number; free: number; total: number };
+    peak: number;
+    statuses: number[];
+    errors: string[];
+    uploads: { bytes: number; status: number; peak: number; above: number }[];
+  };
 }
 
 let esp32: string;
@@ -26,7 +32,7 @@ beforeAll(() => {
 test.each([
   ["esp32", 16383, 0],
   ["esp32c3", 4095, 1200],
-] as const)("%s: memory after boot and at the peak of a page load", async (board, total, minFree) => {
+] as const)("%s: memory after boot, at the peak of a page load, and during an update upload (the same for 20 and 60 KB)", async (board, total, minFree) => {
   const m = measure(board, board === "esp32" ? esp32 : c3);
   // eslint-disable-next-line no-console
   console.log(`memory ${board}: after boot ${m.boot.usage} of ${m.boot.total} vars used (${m.boot.free} free); peak of a page load ${m.peak} (${total - m.peak} free)`);
@@ -34,5 +40,12 @@ test.each([
   expect(m.boot.free).toBeGreaterThanOrEqual(minFree);
   expect(m.peak).toBeLessThan(total);
   expect(m.statuses.sort()).toEqual([200, 200, 200, 200, 200, 200]);
+  // eslint-disable-next-line no-console
+  console.log(`memory ${board}: update upload ` + m.uploads.map((u) => u.bytes + " B: " + u.above + " vars above idle").join(", "));
+  // Stored and checked whole (the checksum sent is wrong on purpose: no restart), in memory that does not grow with the file.
+  expect(m.uploads.map((u) => u.status)).toEqual([400, 400]);
+  expect(m.uploads[1].bytes).toBe(3 * m.uploads[0].bytes);
+  expect(m.uploads[1].above).toBe(m.uploads[0].above);
+  for (const u of m.uploads) expect(u.peak).toBeLessThan(total);
   expect(m.errors).toEqual([]);
 }, 60000);
