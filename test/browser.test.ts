@@ -10,15 +10,12 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chromium, Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startEmulator, Emulator } from "../emulator";
-import { buildBundle, ROOT } from "./e2e/harness";
+import { buildBundle } from "./e2e/harness";
+import { PHONE, OUT, launch, shoot as shot } from "./e2e/chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = path.join(ROOT, "test-output");
 const PW = "browser-pass";
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 
 let emu: Emulator;
 let browser: Browser;
@@ -27,8 +24,6 @@ let page: Page;
 let data: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(CHROMIUM + " is missing: make test installs Debian's chromium (apt-get install chromium)");
-  fs.mkdirSync(OUT, { recursive: true });
   data = fs.mkdtempSync(path.join(os.tmpdir(), "espweb-browser-"));
   const networks = [
     { ssid: "home", password: "secret123", rssi: -48, channel: 6 },
@@ -36,10 +31,7 @@ beforeAll(async () => {
     { ssid: "workshop", password: "tools4all", rssi: -80, channel: 11 },
   ];
   emu = await startEmulator({ bundle: buildBundle("browser", "firmware/main.ts"), port: 0, board: "emulator", data, wifi: { networks, scanMs: 300 }, quiet: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch();
   ctx = await browser.newContext({ viewport: PHONE, acceptDownloads: true });
   ctx.setDefaultTimeout(15000);
   page = await ctx.newPage();
@@ -55,13 +47,7 @@ afterAll(async () => {
 });
 
 /** Screenshots of what the page shows now, at phone and desktop width. */
-async function shoot(name: string, p: Page = page) {
-  for (const [w, vp] of [["phone", PHONE], ["desktop", DESKTOP]] as const) {
-    await p.setViewportSize(vp);
-    await p.screenshot({ path: path.join(OUT, w + "-" + name + ".png"), fullPage: true });
-  }
-  await p.setViewportSize(PHONE);
-}
+const shoot = (name: string, p: Page = page) => shot(p, name);
 
 async function go(section: string) {
   await page.getByRole("navigation").getByRole("link", { name: section, exact: true }).click();

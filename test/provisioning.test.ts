@@ -12,12 +12,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Resolver } from "dns/promises";
-import { chromium, Browser, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { startEmulator, Emulator } from "../emulator";
-import { buildBundle, eventually, ROOT } from "./e2e/harness";
+import { buildBundle, eventually } from "./e2e/harness";
+import { OUT, launch } from "./e2e/chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = path.join(ROOT, "test-output");
 const PW = "portal-pass";
 const AUTHZ = "Basic " + Buffer.from("admin:" + PW).toString("base64");
 
@@ -27,7 +26,6 @@ let page: Page;
 let data: string;
 
 beforeAll(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
   data = fs.mkdtempSync(path.join(os.tmpdir(), "espweb-portal-"));
   const networks = [
     { ssid: "home", password: "secret123", rssi: -48, channel: 6 },
@@ -39,10 +37,7 @@ beforeAll(async () => {
 
 /** A phone on the board's access point: Chromium with every host name and address mapped to the emulated board on `port`. */
 async function phoneOn(port: number): Promise<{ browser: Browser; page: Page }> {
-  const b = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--host-rules=MAP * 127.0.0.1:" + port],
-  });
+  const b = await launch(["--host-rules=MAP * 127.0.0.1:" + port]);
   const ctx = await b.newContext({ viewport: { width: 390, height: 844 } });
   ctx.setDefaultTimeout(20000);
   return { browser: b, page: await ctx.newPage() };

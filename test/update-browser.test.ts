@@ -9,14 +9,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chromium, Browser, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { Emulator } from "../emulator";
-import { ROOT, appVariant, boot, buildBundle, PASSWORD, AUTH } from "./e2e/harness";
-
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = path.join(ROOT, "test-output");
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
+import { appVariant, boot, buildBundle, PASSWORD, AUTH } from "./e2e/harness";
+import { PHONE, launch, shoot as shot } from "./e2e/chromium";
 
 let emu: Emulator;
 let bundle: string;
@@ -25,12 +21,10 @@ let page: Page;
 let dir: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(CHROMIUM + " is missing: make test installs Debian's chromium (apt-get install chromium)");
-  fs.mkdirSync(OUT, { recursive: true });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "espweb-update-ui-"));
   bundle = buildBundle("update-browser");
   emu = await boot(bundle);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  browser = await launch();
   const ctx = await browser.newContext({ viewport: PHONE });
   ctx.setDefaultTimeout(20000);
   page = await ctx.newPage();
@@ -45,13 +39,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function shoot(name: string) {
-  for (const [w, vp] of [["phone", PHONE], ["desktop", DESKTOP]] as const) {
-    await page.setViewportSize(vp);
-    await page.screenshot({ path: path.join(OUT, w + "-" + name + ".png"), fullPage: true });
-  }
-  await page.setViewportSize(PHONE);
-}
+const shoot = (name: string) => shot(page, name);
 
 /** A file for the picker. */
 function file(name: string, data: Uint8Array): string {
