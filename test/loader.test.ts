@@ -6,7 +6,7 @@
  */
 import type { Emulator } from "../emulator";
 import { createHash } from "crypto";
-import { AUTH, appVariant, boot, buildBundle } from "./e2e/harness";
+import { appVariant, boot, buildBundle, untilUpdate } from "./e2e/harness";
 
 let emu: Emulator;
 let bundle: string;
@@ -45,16 +45,9 @@ function doc(): any {
 }
 
 async function update(): Promise<any> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(emu.url + "/api/update", { headers: { authorization: AUTH.slice(15, -2), connection: "close" } });
-      if (r.status === 200) return r.json();
-    } catch (e) {
-      /* restarting */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the board does not answer: " + emu.logs.slice(-8).join(" | "));
+  const s = await untilUpdate(emu, () => true, 10000);
+  if (!s) throw new Error("the board does not answer: " + emu.logs.slice(-8).join(" | "));
+  return s;
 }
 
 /** Storage as the test says, then a power cycle. */

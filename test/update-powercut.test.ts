@@ -8,7 +8,7 @@
  * itself), never neither.
  */
 import type { Emulator } from "../emulator";
-import { AUTH, appVariant, boot, buildBundle, sha256 } from "./e2e/harness";
+import { AUTH, appVariant, boot, buildBundle, sha256, untilUpdate } from "./e2e/harness";
 
 let emu: Emulator;
 let bundle: string;
@@ -23,25 +23,7 @@ afterAll(async () => {
   if (emu) await emu.stop();
 });
 
-async function state(): Promise<any | null> {
-  try {
-    const r = await fetch(emu.url + "/api/update", { headers: { authorization: BASIC, connection: "close" } });
-    return r.status === 200 ? await r.json() : null;
-  } catch (e) {
-    return null;
-  }
-}
-
-async function until(pred: (s: any) => boolean, ms: number): Promise<any> {
-  const end = Date.now() + ms;
-  let s: any = null;
-  while (Date.now() < end) {
-    s = await state();
-    if (s && pred(s)) return s;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return s;
-}
+const until = (pred: (s: any) => boolean, ms: number) => untilUpdate(emu, pred, ms);
 
 /**
  * The board as flashed: the old app alone, confirmed, its Storage compacted (so that every run programs the same

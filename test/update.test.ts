@@ -8,7 +8,7 @@
  */
 import type { Emulator } from "../emulator";
 import { createHmac } from "crypto";
-import { AUTH, appVariant, boot, buildBundle, exchange, raw, sha256 } from "./e2e/harness";
+import { AUTH, appVariant, boot, buildBundle, exchange, raw, sha256, untilUpdate } from "./e2e/harness";
 
 let emu: Emulator;
 let bundle: string;
@@ -40,29 +40,18 @@ function send(app: Uint8Array, headers: Record<string, string> = {}) {
   return call("POST", "/api/update", app, { "content-type": "application/octet-stream", "x-update-sha256": sha256(app), ...headers });
 }
 
-/** GET /api/update, retried while the board restarts. */
+/** GET /api/update, once the board answers. */
 async function state(): Promise<any> {
-  for (;;) {
-    try {
-      const r = await call("GET", "/api/update");
-      if (r.status === 200) return r.json;
-    } catch (e) {
-      /* restarting */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const s = await untilUpdate(emu, () => true, 20000);
+  if (!s) throw new Error("the board does not answer GET /api/update");
+  return s;
 }
 
 /** Poll the update state until `pred` holds (the board restarts meanwhile); the state. */
 async function until(pred: (s: any) => boolean, ms: number): Promise<any> {
-  const end = Date.now() + ms;
-  let s: any = null;
-  while (Date.now() < end) {
-    s = await state();
-    if (pred(s)) return s;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error("state not reached in " + ms + " ms; last: " + JSON.stringify(s));
+  const s = await untilUpdate(emu, pred, ms);
+  if (!s || !pred(s)) throw new Error("state not reached in " + ms + " ms; last: " + JSON.stringify(s));
+  return s;
 }
 
 const confirmed = (v: string) => (s: any) => s.running.version === v && s.state === "confirmed";

@@ -154,3 +154,25 @@ export function appVariant(bundle: string, version: string, o: { before?: string
 export function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
+
+/** GET /api/update with the AUTH credentials: the state, or null while the board does not answer it (restarting). */
+export async function updateState(emu: Emulator): Promise<any | null> {
+  try {
+    const r = await fetch(emu.url + "/api/update", { headers: { authorization: AUTH.slice(15, -2), connection: "close" } });
+    return r.status === 200 ? await r.json() : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Poll the update state until `pred` holds or `ms` have passed (the board may restart meanwhile): the last state seen, null if none. */
+export async function untilUpdate(emu: Emulator, pred: (s: any) => boolean, ms: number): Promise<any | null> {
+  const end = Date.now() + ms;
+  let s: any = null;
+  while (Date.now() < end) {
+    s = (await updateState(emu)) || s;
+    if (s && pred(s)) return s;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return s;
+}
