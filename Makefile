@@ -92,7 +92,7 @@ bench-device: $(NPM_STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	node tools/bench/device.mjs --espruino "$(ESPRUINO)"
 
-## memory: process.memory() of the esp32 and esp32c3 firmware in the emulator, after boot and at a page load's peak.
+## memory: process.memory() of the esp32 and esp32c3 firmware in the emulator, after boot, at a page load's peak and during an update upload.
 memory: $(NPM_STAMP)
 	node tools/build.mjs --board esp32 --board esp32c3
 	node tools/memory.mjs --bundle dist/esp32/app.js --board esp32
