@@ -15,7 +15,7 @@ export class HttpMsg {
   method!: string;
   /** Request-target exactly as sent ("/a?b=1"). */
   target!: string;
-  /** The target's path, before any "?" ("/a"). Not percent-decoded. */
+  /** The target's path, before any "?" ("/a"; of an absolute-form target, its path: "http://h/a?b" gives "/a"). Not percent-decoded. */
   uri!: string;
   /** The target's query, after the first "?" ("b=1"; "" when none). */
   query!: string;
@@ -47,7 +47,7 @@ const REQLINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)
 // CR, LF, other CTL, DEL). Trailing OWS stays in the value group: the regex engine has no lazy quantifier.
 // Trailer fields are checked with it too (RFC 9112 §7.1.2: validated, then dropped).
 export const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)$/;
-const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\//;
+const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^\/?#]*/;
 const AUTHORITY = /^[^\/?#@]+:\d+$/;
 const DIGITS = /^\d+$/;
 // Espruino 2v29's RegExp has no alternation under anchors, no \b, no {n}, no `?`, no lazy or quantified groups
@@ -128,15 +128,20 @@ function lines(hm: HttpMsg, ls: string[]): number {
   const method = rl[1];
   const target = rl[2];
   // RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only), asterisk-form (OPTIONS only).
-  if (target.charAt(0) !== "/" && !ABSOLUTE.test(target)) {
-    if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target))
-      return fail(hm, "bad target form");
+  let pq = target;
+  if (target.charAt(0) !== "/") {
+    const abs = ABSOLUTE.exec(target);
+    if (abs) {
+      // RFC 9112 §3.2.2: a server MUST accept the absolute-form; its path and query are the request's (an empty path is "/").
+      pq = target.substr(abs[0].length);
+      if (pq.charAt(0) !== "/") pq = "/" + pq;
+    } else if (target === "*" ? method !== "OPTIONS" : method !== "CONNECT" || !AUTHORITY.test(target)) return fail(hm, "bad target form");
   }
   hm.method = method;
   hm.target = target;
-  const q = target.indexOf("?");
-  hm.uri = q < 0 ? target : target.substr(0, q);
-  hm.query = q < 0 ? "" : target.substr(q + 1);
+  const q = pq.indexOf("?");
+  hm.uri = q < 0 ? pq : pq.substr(0, q);
+  hm.query = q < 0 ? "" : pq.substr(q + 1);
   hm.v = rl[4] === "0" ? 10 : 11;
   const hn: string[] = (hm.hn = []);
   const hv: string[] = (hm.hv = []);

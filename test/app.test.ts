@@ -129,6 +129,17 @@ describe("before an admin password is set", () => {
 });
 
 describe("signed out, once a password is set", () => {
+  test("a request target in absolute form reaches its route (RFC 9112 §3.2.2: a server MUST accept it)", () => {
+    const { sim } = boot();
+    setup(sim);
+    for (const t of ["http://192.168.4.1/api/status", "http://192.168.4.1:80/api/status?x=1", "HTTP://192.168.4.1/api/status"]) {
+      const r = req(sim, "GET", t);
+      expect([t, r.status, r.json && r.json.passwordSet]).toEqual([t, 200, true]);
+    }
+    expect(req(sim, "GET", "http://192.168.4.1/api/nothing").json.error).toBe("no such API route: /api/nothing");
+    expect(req(sim, "GET", "http://192.168.4.1").body).toBe("not found: /\n"); // an empty path is "/" (this app has no UI files)
+  });
+
   test("everything but status, login and the UI answers 401; status is reduced", () => {
     const { sim } = boot();
     setup(sim);
