@@ -772,6 +772,21 @@ describe("HTTP features", () => {
     sim.advance(10000);
     expect(used(mgr)).toBe(0);
   });
+
+  test("a closing connection (Connection: close) whose client stops reading is dropped after drainMs too", () => {
+    // The whole response fits the send buffer, so the request is done and the connection drains what is left.
+    const { sim, client, mgr } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "z".repeat(400));
+    }, { txSize: 512, drainMs: 10000 });
+    const cl = client();
+    cl.window(50);
+    cl.send(GET("/", "Connection: close\r\n"));
+    sim.run();
+    sim.advance(9000);
+    expect(used(mgr)).toBe(1); // still flushing, within its drain deadline
+    sim.advance(1000);
+    expect(used(mgr)).toBe(0);
+  });
 });
 
 describe("a head seen again (the parse is reused)", () => {
@@ -815,5 +830,26 @@ describe("a head seen again (the parse is reused)", () => {
       expect(used(mgr)).toBe(0); // the one slot is free for the next client
     }
     expect(seen).toEqual(["msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2", "msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2"]);
+  });
+
+  test("a head refused once is refused again when it reaches the same slot again (a failed parse is never reused)", () => {
+    const seen: string[] = [];
+    const { sim, client, mgr } = server((c, ev, data) => {
+      if (ev === Ev.HttpMsg) {
+        seen.push(data.target);
+        httpReply(c, 200, "", "ok");
+      }
+    }, { slots: 1 });
+    const bad = "GET /x HTTP/1.1\r\nHost: dev\r\nContent-Length: x\r\n\r\n";
+    for (let i = 0; i < 3; i++) {
+      const cl = client();
+      cl.send(bad);
+      sim.run();
+      expect(statuses(cl.received)).toEqual([400]);
+      cl.end();
+      sim.run();
+      expect(used(mgr)).toBe(0);
+    }
+    expect(seen).toEqual([]);
   });
 });
