@@ -206,6 +206,27 @@ function lines(hm: HttpMsg, ls: string[]): number {
 }
 
 /** Where the head starting at `b[0]` ends: the index after the LF of its empty line; if it is not complete in `b[0..n)`, -1 - (the start of its last, unfinished line), a place to resume from. `from` is a line start. */
+/**
+ * The complete lines of a head still arriving (`text`: whole lines, each ending in LF; `first`: it begins with
+ * the request line): the status to refuse the request with at once if one of them is already invalid
+ * (RFC 9112 §2.2 bare CR, §3 request line, §5 field line), else 0; hm.err says why. The same checks as
+ * parseHead's, so a head refused early gets the answer it would get whole.
+ */
+export function headLines(hm: HttpMsg, text: string, first: boolean): number {
+  const ls = text.split("\n");
+  for (let i = 0; i < ls.length - 1; i++) {
+    let l = ls[i];
+    if (l.charCodeAt(l.length - 1) === 13) l = l.substr(0, l.length - 1);
+    if (l.indexOf("\r") >= 0) return fail(hm, "bare CR");
+    if (first && !i) {
+      const rl = REQLINE.exec(l);
+      if (!rl) return fail(hm, "malformed request line");
+      if (rl[3] !== "1") return fail(hm, "HTTP/1.x only", 505);
+    } else if (!FIELD.test(l)) return fail(hm, fieldErr(l));
+  }
+  return 0;
+}
+
 export function headEnd(b: Uint8Array, n: number, from: number): number {
   let i = from;
   for (;;) {

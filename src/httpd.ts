@@ -13,7 +13,7 @@
 import { Ev, Handler } from "./event";
 import { ioAdd, ioDel, ioFree } from "./iobuf";
 import { Conn, F, Mgr, connDrain, emit, listen, sched } from "./net";
-import { EMPTY, FIELD, HttpMsg, chunkSize, connTokens, headEnd, parseHead, reason } from "./http";
+import { EMPTY, FIELD, HttpMsg, chunkSize, connTokens, headEnd, headLines, parseHead, reason } from "./http";
 
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
 const REQ_BITS = F.HDRS | F.CHUNKED | F.STREAM | F.CLOSE | F.HEAD | F.V10 | F.CONT;
@@ -264,7 +264,14 @@ function serve(c: Conn, now: number): void {
       const line = lf - (b[lf - 1] === 13 ? 1 : 0);
       if (line > lim.maxLine) return reject(c, 414, "request line over " + lim.maxLine + " bytes");
       if (end < 0) {
-        c.hs = -1 - end;
+        // Lines completed since the last pass are checked now: a bad one is refused at once, not when the
+        // head ends or its deadline fires (RFC 9112 §3: a server responds 400 to an invalid request line).
+        const done = -1 - end;
+        if (done > c.hs) {
+          const st = headLines(hm, c.mgr.hal.codec.str(b, c.hs, done), !c.hs);
+          if (st) return reject(c, st, hm.err);
+        }
+        c.hs = done;
         if (rx.n >= rx.b.length) return reject(c, 431, "headers over " + rx.b.length + " bytes");
         if (c.f & F.EOF) return reject(c, 400, "truncated request");
         break;

@@ -442,6 +442,44 @@ describe("errors get a status and a close, never silence", () => {
     expect(used(mgr)).toBe(0);
   });
 
+  // A head that will never be valid is refused as soon as its bad line is complete: no slot held until the
+  // head ends or its 408 deadline fires.
+  test.each([
+    ["505 for GET / HTTP/5.6, before the rest of the head", "GET / HTTP/5.6\r\n", 505],
+    ["400 for a malformed request line", "GET /a b HTTP/1.1\r\nHost: a\r\n", 400],
+    ["400 for a bare CR in a field line", "GET / HTTP/1.1\r\nX: a\rb\r\n", 400],
+    ["400 for a field line without a colon", "GET / HTTP/1.1\r\nHost: a\r\nnot a field\r\n", 400],
+    ["400 for obs-fold", "GET / HTTP/1.1\r\nX: 1\r\n 2\r\n", 400],
+  ])("%s: refused at once, with no more bytes and no time passing", (_name, req, code) => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    }, { hdrMs: 10000 });
+    const cl = client();
+    // In two pieces, as a slow client sends: the bad line completes in the second.
+    cl.send(req.slice(0, 5));
+    sim.run();
+    expect(cl.received).toBe("");
+    cl.send(req.slice(5));
+    sim.run();
+    expect(statuses(cl.received)).toEqual([code]);
+    expect(cl.gotFin).toBe(true);
+    expect(used(mgr)).toBe(0);
+  });
+
+  test("a head whose complete lines are all valid waits for the rest", () => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    });
+    const cl = client();
+    for (const piece of ["GET / HT", "TP/1.1\r\n", "Host: a\r\nX-A:", " 1\r\n", "\r\n"]) {
+      expect(cl.received).toBe("");
+      cl.send(piece);
+      sim.run();
+    }
+    expect(statuses(cl.received)).toEqual([200]);
+    expect(used(mgr)).toBe(1);
+  });
+
   test("408 when the header section is not complete by its deadline, fixed at the first byte", () => {
     const { sim, client, mgr } = server(() => {}, { hdrMs: 10000 });
     const cl = client();
