@@ -138,7 +138,7 @@ export function updates(u: Updates, op: Op, c: Conn | null, data: any, key?: str
   /** The upload being received, if any: on `c` if given. */
   function receiving(u: Updates, c?: Conn): Upload | null {
     const p = u.up;
-    return p && (!c || p.c === c) && p.c.id === p.id && p.c.rq === p.req ? p : null;
+    return p && (!c || p.c === c) && p.c.id === p.id && p.c.reqId === p.req ? p : null;
   }
 
   /** Forget the upload and its slot. */
@@ -206,7 +206,7 @@ export function updates(u: Updates, op: Op, c: Conn | null, data: any, key?: str
     while (head.length < HEAD) head += " ";
     const hb = u.hal.codec.bytes(head);
     if (!u.st.write(APPS[slot], hb, 0, HEAD + len)) return [507, "the flash has no room for " + (HEAD + len) + " bytes: nothing was changed"];
-    u.up = { c: c, id: c.id, req: c.rq, slot: slot, len: len, got: 0, sha: sha, sig: sig, opad: pads ? pads[1] : "" };
+    u.up = { c: c, id: c.id, req: c.reqId, slot: slot, len: len, got: 0, sha: sha, sig: sig, opad: pads ? pads[1] : "" };
     httpBodyStream(c);
     u.hal.log("update: receiving " + len + " bytes into " + APPS[slot]);
     return null;

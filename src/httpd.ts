@@ -42,7 +42,7 @@ function httpProto(c: Conn, ev: Ev, now: any): void {
 /** The response to the current request is complete: go on with the next one, or close. */
 function respDone(c: Conn): void {
   c.f &= ~RESP_BITS;
-  c.rd = 0;
+  c.respDeadline = 0;
   if (c.f & F.CLOSE) connDrain(c);
   sched(c.mgr, c);
 }
@@ -55,7 +55,7 @@ function checkDone(c: Conn): void {
 function queue(c: Conn, d: Uint8Array | string): boolean {
   if (c.src) return false;
   const tx = c.tx;
-  if (!tx.n) c.wt = c.mgr.hal.clock.now();
+  if (!tx.n) c.sendSince = c.mgr.hal.clock.now();
   const codec = c.mgr.hal.codec;
   if (typeof d === "string" && d.length <= ioFree(tx)) {
     // The usual response: written into tx as it is, no bytes made for it.
@@ -66,7 +66,7 @@ function queue(c: Conn, d: Uint8Array | string): boolean {
     const k = ioAdd(tx, b, 0, b.length);
     if (k < b.length) {
       c.src = b;
-      c.so = k;
+      c.srcOff = k;
     }
   }
   sched(c.mgr, c);
@@ -96,7 +96,7 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   h += "\r\n";
   const send = body !== null && len > 0 && !(c.f & F.HEAD);
   c.f |= F.STARTED;
-  c.rl = len;
+  c.respLeft = len;
   if (send && typeof body !== "string") {
     if (ioFree(c.tx) >= h.length) {
       queue(c, h);
@@ -110,7 +110,7 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
     }
   } else queue(c, send ? h + body : h); // a string body goes with the head: one piece
   if (body !== null || !len) {
-    c.rl = 0;
+    c.respLeft = 0;
     c.f |= F.RLAST;
   }
   checkDone(c);
@@ -159,9 +159,9 @@ export function httpWrite(c: Conn, data: string | Uint8Array): boolean {
     return true;
   }
   if (!(c.f & F.RNOLEN)) {
-    if (b.length > c.rl) return false;
-    c.rl -= b.length;
-    if (!c.rl) c.f |= F.RLAST;
+    if (b.length > c.respLeft) return false;
+    c.respLeft -= b.length;
+    if (!c.respLeft) c.f |= F.RLAST;
   }
   if (!(c.f & F.HEAD)) queue(c, b);
   checkDone(c);
@@ -188,15 +188,15 @@ export function httpBodyStream(c: Conn): void {
 export class Resp {
   /** The connection id and request id it was issued for. */
   id: number;
-  rq: number;
+  reqId: number;
   constructor(public c: Conn) {
     this.id = c.id;
-    this.rq = c.rq;
+    this.reqId = c.reqId;
   }
   /** The connection, while this response is still pending on it; null once it is done or the connection is gone (the slot may belong to another connection by then). Stream a deferred response with httpStart/httpWrite/httpEnd on it. */
   conn(): Conn | null {
     const c = this.c;
-    return c.id === this.id && c.rq === this.rq && c.f & F.RESP ? c : null;
+    return c.id === this.id && c.reqId === this.reqId && c.f & F.RESP ? c : null;
   }
   /** httpReply through the handle; false if stale. */
   reply(code: number, hdrs: string, body: string | Uint8Array): boolean {
@@ -251,13 +251,13 @@ function serve(c: Conn, now: number): void {
       while (k < rx.n && (b[k] === 10 || (b[k] === 13 && k + 1 < rx.n && b[k + 1] === 10))) k += b[k] === 13 ? 2 : 1;
       if (k) ioDel(rx, 0, k);
       if (!rx.n) {
-        c.t0 = -1;
-        c.hs = 0;
+        c.reqStart = -1;
+        c.headScan = 0;
         if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
         break;
       }
-      if (c.t0 < 0) c.t0 = now;
-      const end = headEnd(b, rx.n, c.hs);
+      if (c.reqStart < 0) c.reqStart = now;
+      const end = headEnd(b, rx.n, c.headScan);
       // RFC 9112 §3: the request line alone may not exceed maxLine (CR excluded).
       let lf = b.indexOf(10);
       if (lf < 0 || lf > rx.n) lf = rx.n;
@@ -267,37 +267,37 @@ function serve(c: Conn, now: number): void {
         // Lines completed since the last pass are checked now: a bad one is refused at once, not when the
         // head ends or its deadline fires (RFC 9112 §3: a server responds 400 to an invalid request line).
         const done = -1 - end;
-        if (done > c.hs) {
-          const st = headLines(hm, c.mgr.hal.codec.str(b, c.hs, done), !c.hs);
+        if (done > c.headScan) {
+          const st = headLines(hm, c.mgr.hal.codec.str(b, c.headScan, done), !c.headScan);
           if (st) return reject(c, st, hm.err);
         }
-        c.hs = done;
+        c.headScan = done;
         if (rx.n >= rx.b.length) return reject(c, 431, "headers over " + rx.b.length + " bytes");
         if (c.f & F.EOF) return reject(c, 400, "truncated request");
         break;
       }
-      c.hs = 0;
+      c.headScan = 0;
       const st = parseHead(hm, c.mgr.hal.codec.str(b, 0, end));
       if (st) return reject(c, st, hm.err);
-      c.hl = end;
+      c.headLen = end;
       c.f = (c.f & ~REQ_BITS) | F.HDRS | F.RESP | hm.fl;
-      c.rq = c.mgr.seq++;
-      c.bl = hm.cl > 0 ? hm.cl : 0;
-      c.bn = c.cs = 0;
-      c.rd = now + lim.respMs;
+      c.reqId = c.mgr.seq++;
+      c.bodyLen = hm.cl > 0 ? hm.cl : 0;
+      c.bodyGot = c.chunkState = 0;
+      c.respDeadline = now + lim.respMs;
       emit(c, Ev.HttpHdrs, hm);
       if (!c.id || c.f & (F.DRAINING | F.CLOSING)) break;
       if (c.f & F.STREAM) {
-        if (!(c.f & F.CHUNKED) && c.bl > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
-        ioDel(rx, 0, c.hl); // the head is parsed into strings: give its room to the body
-        c.hl = 0;
+        if (!(c.f & F.CHUNKED) && c.bodyLen > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
+        ioDel(rx, 0, c.headLen); // the head is parsed into strings: give its room to the body
+        c.headLen = 0;
       } else if (c.f & F.STARTED || !(c.f & F.RESP)) {
         // Answered before the body was read: RFC 9110 §10.1.1 lets us close instead of reading it.
         c.f = (c.f | F.CLOSE) & ~F.CONT;
         if (!(c.f & F.RESP)) connDrain(c);
         break;
-      } else if (!(c.f & F.CHUNKED) && c.hl + c.bl > rx.b.length)
-        return reject(c, 413, "body over " + (rx.b.length - c.hl) + " bytes");
+      } else if (!(c.f & F.CHUNKED) && c.headLen + c.bodyLen > rx.b.length)
+        return reject(c, 413, "body over " + (rx.b.length - c.headLen) + " bytes");
     }
     if (c.f & F.CONT) {
       // RFC 9110 §10.1.1: the client may wait for this before sending the body.
@@ -315,17 +315,17 @@ function serve(c: Conn, now: number): void {
     c.f &= ~F.HDRS;
     const stream = c.f & F.STREAM;
     if (c.f & F.RESP) {
-      hm.body = stream ? EMPTY : rx.b.subarray(c.hl, c.hl + c.bn);
-      hm.len = c.bn;
-      c.rd = now + lim.respMs;
+      hm.body = stream ? EMPTY : rx.b.subarray(c.headLen, c.headLen + c.bodyGot);
+      hm.len = c.bodyGot;
+      c.respDeadline = now + lim.respMs;
       c.f |= F.DELIV;
       emit(c, Ev.HttpMsg, hm);
       hm.body = EMPTY;
       if (!c.id) return;
     }
-    ioDel(rx, 0, c.hl + (stream ? 0 : c.bn));
-    c.hl = c.bn = 0;
-    c.t0 = -1;
+    ioDel(rx, 0, c.headLen + (stream ? 0 : c.bodyGot));
+    c.headLen = c.bodyGot = 0;
+    c.reqStart = -1;
   }
   // Room was made in rx while the HAL still holds input: read it on another pass.
   if (c.id && c.f & F.READABLE && rx.n < rx.b.length) sched(c.mgr);
@@ -333,7 +333,7 @@ function serve(c: Conn, now: number): void {
 
 /** Hand `k` body bytes at `at` in rx to the handler (HttpBody) and drop them; false if the connection went away meanwhile. */
 function piece(c: Conn, at: number, k: number): boolean {
-  c.bn += k;
+  c.bodyGot += k;
   emit(c, Ev.HttpBody, c.rx.b.subarray(at, at + k));
   if (!c.id) return false;
   ioDel(c.rx, at, k);
@@ -343,23 +343,23 @@ function piece(c: Conn, at: number, k: number): boolean {
 /** A Content-Length body: 1 complete, 0 need more. Streamed pieces go to the handler as they come. */
 function plain(c: Conn): number {
   const rx = c.rx;
-  const need = c.bl - c.bn;
+  const need = c.bodyLen - c.bodyGot;
   if (need <= 0) return 1;
-  const avail = rx.n - c.hl;
+  const avail = rx.n - c.headLen;
   if (c.f & F.STREAM) {
     const k = avail < need ? avail : need;
-    if (k > 0 && !piece(c, c.hl, k)) return 0;
-    return c.bn >= c.bl ? 1 : 0;
+    if (k > 0 && !piece(c, c.headLen, k)) return 0;
+    return c.bodyGot >= c.bodyLen ? 1 : 0;
   }
   if (avail < need) return 0;
-  c.bn = c.bl;
+  c.bodyGot = c.bodyLen;
   return 1;
 }
 
 /**
  * A chunked body (RFC 9112 §7.1), decoded in place: chunk framing is removed
  * from rx as it is parsed, so the decoded body lies contiguous after the head.
- * c.cs is the state: 0 size line, 1 data (c.bl left), 2 CRLF after data, 3 trailers.
+ * c.chunkState is the state: 0 size line, 1 data (c.bodyLen left), 2 CRLF after data, 3 trailers.
  * Returns 1 complete, 0 need more, or -status.
  */
 function chunked(c: Conn): number {
@@ -368,18 +368,18 @@ function chunked(c: Conn): number {
   const stream = c.f & F.STREAM;
   const lim = c.mgr.lim;
   for (;;) {
-    const r = c.hl + (stream ? 0 : c.bn);
-    if (c.cs === 0 || c.cs === 3) {
+    const r = c.headLen + (stream ? 0 : c.bodyGot);
+    if (c.chunkState === 0 || c.chunkState === 3) {
       const lf = b.indexOf(10, r);
       if (lf < 0 || lf >= rx.n) {
-        if (rx.n >= b.length) return c.cs ? -431 : -413;
+        if (rx.n >= b.length) return c.chunkState ? -431 : -413;
         return 0;
       }
       // Inside chunked framing only CRLF ends a line: a bare LF here is a smuggling vector.
       if (lf === r || b[lf - 1] !== 13) return -400;
       const line = c.mgr.hal.codec.str(b, r, lf - 1);
       ioDel(rx, r, lf + 1 - r);
-      if (c.cs === 3) {
+      if (c.chunkState === 3) {
         if (!line) return 1; // the empty line after the trailers
         if (!FIELD.test(line)) return -400;
         continue;
@@ -388,53 +388,53 @@ function chunked(c: Conn): number {
       if (size === -1) return -400;
       if (size === -2) return -413;
       if (!size) {
-        c.cs = 3;
+        c.chunkState = 3;
         continue;
       }
       // Unstreamed, the decoded body must fit with room (3 bytes) left for the last-chunk line.
-      if (stream ? c.bn + size > lim.maxBody : r + size + 3 > b.length) return -413;
-      c.bl = size;
-      c.cs = 1;
-    } else if (c.cs === 1) {
+      if (stream ? c.bodyGot + size > lim.maxBody : r + size + 3 > b.length) return -413;
+      c.bodyLen = size;
+      c.chunkState = 1;
+    } else if (c.chunkState === 1) {
       const avail = rx.n - r;
-      const k = avail < c.bl ? avail : c.bl;
+      const k = avail < c.bodyLen ? avail : c.bodyLen;
       if (k <= 0) return 0;
-      c.bl -= k;
-      if (!stream) c.bn += k;
+      c.bodyLen -= k;
+      if (!stream) c.bodyGot += k;
       else if (!piece(c, r, k)) return 0;
-      if (c.bl) return 0;
-      c.cs = 2;
+      if (c.bodyLen) return 0;
+      c.chunkState = 2;
     } else {
       if (rx.n - r < 2) return rx.n > r && b[r] !== 13 ? -400 : 0;
       if (b[r] !== 13 || b[r + 1] !== 10) return -400;
       ioDel(rx, r, 2);
-      c.cs = 0;
+      c.chunkState = 0;
     }
   }
 }
 
-/** Deadlines: header/body (408, fixed from the request's first byte), pending response (503 or close), stalled send, idle. Sets c.dl to the next one. */
+/** Deadlines: header/body (408, fixed from the request's first byte), pending response (503 or close), stalled send, idle. Sets c.deadline to the next one. */
 function deadlines(c: Conn, now: number): void {
   const lim = c.mgr.lim;
   let dl = 0;
   let d: number;
-  c.dl = 0;
+  c.deadline = 0;
   if (c.f & (F.DRAINING | F.CLOSING)) return;
   // Not while a delivered request waits for its response: that has its own deadline.
-  if (c.t0 >= 0 && (c.f & (F.RESP | F.HDRS)) !== F.RESP) {
+  if (c.reqStart >= 0 && (c.f & (F.RESP | F.HDRS)) !== F.RESP) {
     const hdr = !(c.f & F.HDRS);
-    dl = c.t0 + (hdr ? lim.hdrMs : lim.bodyMs);
+    dl = c.reqStart + (hdr ? lim.hdrMs : lim.bodyMs);
     if (now >= dl) return reject(c, 408, hdr ? "headers timeout" : "body timeout");
   }
   if (c.f & F.DELIV) {
-    if (now >= c.rd) {
+    if (now >= c.respDeadline) {
       runtimeReply(c, 503, "no response in time", false);
       if (c.f & (F.DRAINING | F.CLOSING)) return;
-    } else if (!dl || c.rd < dl) dl = c.rd;
+    } else if (!dl || c.respDeadline < dl) dl = c.respDeadline;
   }
-  if (c.tx.n || c.src) d = c.wt + lim.drainMs; // a peer that stopped reading
+  if (c.tx.n || c.src) d = c.sendSince + lim.drainMs; // a peer that stopped reading
   else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) d = c.t + lim.idleMs; // idle keep-alive: closed silently
   else d = 0;
   if (d && now >= d) c.f |= F.CLOSING;
-  else c.dl = d && (!dl || d < dl) ? d : dl;
+  else c.deadline = d && (!dl || d < dl) ? d : dl;
 }

@@ -82,27 +82,37 @@ export class Conn {
   /** Last I/O activity, ms. */
   t!: number;
   /** Earliest deadline of this connection, ms (0: none): when the manager must wake up for it. */
-  dl!: number;
+  deadline!: number;
   /** Queued wakeup data. */
   wq: any[] = [];
   /** Bytes to send that did not fit in tx yet (referenced, not copied), and how far they are queued. */
   src!: Uint8Array | null;
-  so!: number;
+  srcOff!: number;
   /** Time the send side last made progress or became non-empty, ms. */
-  wt!: number;
+  sendSince!: number;
   /** HTTP state (owned by httpd.ts): the message, created once per slot. */
   hm: HttpMsg | null = null;
-  /** HTTP: current request's first byte time (-1: none yet), header length, body length/left, scan position, chunk state, request id, response left, response/drain deadlines. */
-  t0!: number;
-  hl!: number;
-  bl!: number;
-  bn!: number;
-  hs!: number;
-  cs!: number;
-  rq!: number;
-  rl!: number;
-  rd!: number;
-  dd!: number;
+  /** HTTP (owned by httpd.ts), for the current request: */
+  /** time of its first byte, ms (-1: none yet: the head and body deadlines count from it); */
+  reqStart!: number;
+  /** length of its head in rx (0 once the body is streamed); */
+  headLen!: number;
+  /** its Content-Length, or the bytes left of the current chunk; */
+  bodyLen!: number;
+  /** body bytes received so far (decoded, for chunked); */
+  bodyGot!: number;
+  /** where the search for the head's end resumes in rx (the start of its last incomplete line); */
+  headScan!: number;
+  /** the chunked decoder's state (0 size line, 1 data, 2 CRLF after data, 3 trailers); */
+  chunkState!: number;
+  /** its id (Mgr.seq at parse time): a Resp handle is stale once it changes; */
+  reqId!: number;
+  /** bytes of the response's Content-Length still to be written; */
+  respLeft!: number;
+  /** when its pending response gets a 503 (or a close), ms. */
+  respDeadline!: number;
+  /** A closing connection is dropped at this time if its peer has not taken what is queued, ms (0: none). */
+  drainDeadline!: number;
   constructor(public mgr: Mgr, public slot: number, rxSize: number, txSize: number) {
     this.rx = ioNew(rxSize);
     this.tx = ioNew(txSize);
@@ -112,8 +122,8 @@ export class Conn {
 
 /** Every per-connection field back to "free slot" (buffers kept, emptied). */
 function clear(c: Conn): void {
-  c.id = c.f = c.t = c.dl = c.so = c.wt = c.hl = c.bl = c.bn = c.hs = c.cs = c.rq = c.rl = c.rd = c.dd = c.rx.n = c.tx.n = 0;
-  c.t0 = -1;
+  c.id = c.f = c.t = c.deadline = c.srcOff = c.sendSince = c.headLen = c.bodyLen = c.bodyGot = c.headScan = c.chunkState = c.reqId = c.respLeft = c.respDeadline = c.drainDeadline = c.rx.n = c.tx.n = 0;
+  c.reqStart = -1;
   c.s = c.fn = c.pfn = c.data = c.src = null;
   c.wq.splice(0, c.wq.length);
 }
@@ -123,18 +133,18 @@ export class Mgr {
   /** The pool: every slot allocated once, at init. */
   conns: Conn[] = [];
   /** Next connection id and next request id. */
-  nid = 1;
+  nextId = 1;
   seq = 1;
   /** Listeners. */
-  lst: Listener[] = [];
+  listenList: Listener[] = [];
   /** Timers, see timer.ts. */
   timers: Timer[] = [];
   /** A poll pass is scheduled; the wake-up timer handle and its due time. */
-  sp = false;
-  wh = -1;
-  wa = 0;
+  pollSoon = false;
+  wakeTimer = -1;
+  wakeAt = 0;
   /** Runs one poll pass (installed by mgrInit). */
-  pf: () => void = noop;
+  pollFn: () => void = noop;
   /** Idle connections evicted for a newcomer (a counter). */
   nevict = 0;
   /** Responses started, by status class (index 1-5: 1xx-5xx), newcomers refused for want of a slot, handler errors: counters since init. */
@@ -159,9 +169,9 @@ function noop(): void {}
 
 /** Ask for a poll pass soon (after the current event); for `c`'s output or state, none if the pass serving `c` will still see it (a pass costs the interpreter ~150 µs). */
 export function sched(m: Mgr, c?: Conn): void {
-  if (!m.sp && c !== m.cur) {
-    m.sp = true;
-    m.hal.clock.soon(m.pf);
+  if (!m.pollSoon && c !== m.cur) {
+    m.pollSoon = true;
+    m.hal.clock.soon(m.pollFn);
   }
 }
 
@@ -239,12 +249,12 @@ function sockHandler(c: Conn, id: number): SockHandler {
 /** Give slot `c` to a new connection on socket `s`. */
 function connOpen(c: Conn, s: Sock | null, flags: number, fn: Handler | null, pfn: Handler | null): void {
   const m = c.mgr;
-  c.id = m.nid++;
+  c.id = m.nextId++;
   c.f = flags;
   c.s = s;
   c.fn = fn;
   c.pfn = pfn;
-  c.t = c.wt = m.hal.clock.now();
+  c.t = c.sendSince = m.hal.clock.now();
 }
 
 /** Release the socket, tell the handlers (Close), and free the slot. Safe to call once per connection. */
@@ -292,7 +302,7 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
     },
   );
   if (!l) return false;
-  m.lst.push(l);
+  m.listenList.push(l);
   return true;
 }
 
@@ -300,9 +310,9 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
 export function connect(m: Mgr, host: string, port: number, fn: Handler | null): Conn | null {
   const c = takeSlot(m);
   if (!c) return null;
-  const s = m.hal.net.connect(host, port, sockHandler(c, m.nid));
+  const s = m.hal.net.connect(host, port, sockHandler(c, m.nextId));
   if (!s) return null;
-  connOpen(c, s, F.CLIENT, fn, null); // takes id m.nid, the one the handler above checks
+  connOpen(c, s, F.CLIENT, fn, null); // takes id m.nextId, the one the handler above checks
   emit(c, Ev.Open, null);
   return c;
 }
@@ -312,7 +322,7 @@ export function send(c: Conn, data: string | Uint8Array): boolean {
   if (!c.id || c.f & (F.CLOSING | F.DRAINING)) return false;
   const tx = c.tx;
   if (data.length > tx.b.length - tx.n) return false;
-  if (!tx.n) c.wt = c.mgr.hal.clock.now();
+  if (!tx.n) c.sendSince = c.mgr.hal.clock.now();
   // A string goes straight into tx, as httpd's queue() does: no bytes made for it.
   if (typeof data === "string") c.mgr.hal.codec.put(tx.b, tx.n, data);
   else tx.b.set(data, tx.n);
@@ -325,7 +335,7 @@ export function send(c: Conn, data: string | Uint8Array): boolean {
 export function connDrain(c: Conn): void {
   if (c.id && !(c.f & F.DRAINING)) {
     c.f |= F.DRAINING;
-    c.dd = c.mgr.hal.clock.now() + c.mgr.lim.drainMs;
+    c.drainDeadline = c.mgr.hal.clock.now() + c.mgr.lim.drainMs;
     sched(c.mgr, c);
   }
 }

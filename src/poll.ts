@@ -9,8 +9,8 @@ import { timersPoll } from "./timer";
 export function mgrInit(hal: Hal, lim: Limits): Mgr {
   const m = new Mgr(hal, lim);
   for (let i = 0; i < lim.slots; i++) m.conns.push(new Conn(m, i, lim.rxSize, lim.txSize));
-  m.pf = function () {
-    m.sp = false;
+  m.pollFn = function () {
+    m.pollSoon = false;
     mgrPoll(m);
   };
   return m;
@@ -23,19 +23,19 @@ function flush(c: Conn): number {
   for (;;) {
     const src = c.src;
     if (src) {
-      const k = Math.min(src.length - c.so, tx.b.length - tx.n);
+      const k = Math.min(src.length - c.srcOff, tx.b.length - tx.n);
       if (k > 0) {
-        tx.b.set(src.subarray(c.so, c.so + k), tx.n);
+        tx.b.set(src.subarray(c.srcOff, c.srcOff + k), tx.n);
         tx.n += k;
-        c.so += k;
+        c.srcOff += k;
       }
-      if (c.so >= src.length && (!(c.f & F.SRCCRLF) || tx.b.length - tx.n >= 2)) {
+      if (c.srcOff >= src.length && (!(c.f & F.SRCCRLF) || tx.b.length - tx.n >= 2)) {
         if (c.f & F.SRCCRLF) {
           tx.b[tx.n++] = 13;
           tx.b[tx.n++] = 10;
         }
         c.src = null;
-        c.so = 0;
+        c.srcOff = 0;
         c.f &= ~F.SRCCRLF;
         sched(c.mgr); // let the protocol see the source is done
       }
@@ -104,28 +104,28 @@ export function mgrPoll(m: Mgr): void {
       const was = c.tx.n || c.src;
       const sent = flush(c);
       if (sent) {
-        c.t = c.wt = now;
+        c.t = c.sendSince = now;
         emit(c, Ev.Write, sent);
         if (c.id && c.f & F.WRITABLE && (c.tx.n || c.src)) sched(m); // handler queued more: another pass
-      } else if (!was && (c.tx.n || c.src)) c.wt = now;
+      } else if (!was && (c.tx.n || c.src)) c.sendSince = now;
     }
     if (!c.id) continue;
     if (c.f & F.DRAINING && !c.tx.n && !c.src && !(c.f & F.CLOSING)) c.f |= F.CLOSING;
-    if (c.f & F.DRAINING && c.dd && now >= c.dd) c.f |= F.CLOSING;
+    if (c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline) c.f |= F.CLOSING;
     if (c.f & F.CLOSING) {
       connFree(c, 0);
       continue;
     }
-    if (c.dl && (!next || c.dl < next)) next = c.dl;
-    if (c.f & F.DRAINING && c.dd && (!next || c.dd < next)) next = c.dd;
+    if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
+    if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
   }
   // One HAL timer for the earliest thing that is due.
   now = clock.now();
-  if (next && (m.wh < 0 || next < m.wa || m.wa <= now)) {
-    if (m.wh >= 0) clock.cancel(m.wh);
-    m.wa = next;
-    m.wh = clock.after(Math.max(0, next - now), function () {
-      m.wh = -1;
+  if (next && (m.wakeTimer < 0 || next < m.wakeAt || m.wakeAt <= now)) {
+    if (m.wakeTimer >= 0) clock.cancel(m.wakeTimer);
+    m.wakeAt = next;
+    m.wakeTimer = clock.after(Math.max(0, next - now), function () {
+      m.wakeTimer = -1;
       mgrPoll(m);
     });
   }
