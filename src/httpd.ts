@@ -433,7 +433,7 @@ function deadlines(c: Conn, now: number): void {
     } else if (!dl || c.respDeadline < dl) dl = c.respDeadline;
   }
   if (c.tx.n || c.src) d = c.sendSince + lim.drainMs; // a peer that stopped reading
-  else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) d = c.t + lim.idleMs; // idle keep-alive: closed silently
+  else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) d = c.lastIo + lim.idleMs; // idle keep-alive: closed silently
   else d = 0;
   if (d && now >= d) c.f |= F.CLOSING;
   else c.deadline = d && (!dl || d < dl) ? d : dl;

@@ -76,15 +76,15 @@ export class Conn {
   /** The user's handler. */
   fn!: Handler | null;
   /** The protocol handler, called before `fn`. */
-  pfn!: Handler | null;
+  protoFn!: Handler | null;
   /** Free for the application (Mongoose fn_data); cleared when the slot is freed. */
   data: any;
   /** Last I/O activity, ms. */
-  t!: number;
+  lastIo!: number;
   /** Earliest deadline of this connection, ms (0: none): when the manager must wake up for it. */
   deadline!: number;
   /** Queued wakeup data. */
-  wq: any[] = [];
+  wakeQueue: any[] = [];
   /** Bytes to send that did not fit in tx yet (referenced, not copied), and how far they are queued. */
   src!: Uint8Array | null;
   srcOff!: number;
@@ -122,10 +122,10 @@ export class Conn {
 
 /** Every per-connection field back to "free slot" (buffers kept, emptied). */
 function clear(c: Conn): void {
-  c.id = c.f = c.t = c.deadline = c.srcOff = c.sendSince = c.headLen = c.bodyLen = c.bodyGot = c.headScan = c.chunkState = c.reqId = c.respLeft = c.respDeadline = c.drainDeadline = c.rx.n = c.tx.n = 0;
+  c.id = c.f = c.lastIo = c.deadline = c.srcOff = c.sendSince = c.headLen = c.bodyLen = c.bodyGot = c.headScan = c.chunkState = c.reqId = c.respLeft = c.respDeadline = c.drainDeadline = c.rx.n = c.tx.n = 0;
   c.reqStart = -1;
-  c.s = c.fn = c.pfn = c.data = c.src = null;
-  c.wq.splice(0, c.wq.length);
+  c.s = c.fn = c.protoFn = c.data = c.src = null;
+  c.wakeQueue.splice(0, c.wakeQueue.length);
 }
 
 /** The event manager: a fixed pool of connection slots, listeners, timers, and the HAL they run on. */
@@ -179,7 +179,7 @@ export function sched(m: Mgr, c?: Conn): void {
 export function emit(c: Conn, ev: Ev, data: any): void {
   const id = c.id;
   try {
-    if (c.pfn) (c.pfn as any)(c, ev, data);
+    if (c.protoFn) (c.protoFn as any)(c, ev, data);
     if (c.fn && c.id === id) (c.fn as any)(c, ev, data);
   } catch (e) {
     const why = "handler error on conn " + id + " ev " + ev + ": " + e;
@@ -187,7 +187,7 @@ export function emit(c: Conn, ev: Ev, data: any): void {
     c.mgr.nerr++;
     if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
     // The protocol may still answer for the handler (HTTP: 500), then the connection ends.
-    if (c.pfn) (c.pfn as any)(c, Ev.Error, why);
+    if (c.protoFn) (c.protoFn as any)(c, Ev.Error, why);
     if (!(c.f & F.DRAINING)) c.f |= F.CLOSING;
   }
 }
@@ -212,7 +212,7 @@ function takeSlot(m: Mgr): Conn | null {
   for (let i = 0; i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) return c;
-    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED && !c.rx.n && !c.tx.n && !c.src && c.t <= t && (!old || c.t < old.t)) old = c;
+    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED && !c.rx.n && !c.tx.n && !c.src && c.lastIo <= t && (!old || c.lastIo < old.lastIo)) old = c;
   }
   if (!old) return null;
   m.nevict++;
@@ -253,8 +253,8 @@ function connOpen(c: Conn, s: Sock | null, flags: number, fn: Handler | null, pf
   c.f = flags;
   c.s = s;
   c.fn = fn;
-  c.pfn = pfn;
-  c.t = c.sendSince = m.hal.clock.now();
+  c.protoFn = pfn;
+  c.lastIo = c.sendSince = m.hal.clock.now();
 }
 
 /** Release the socket, tell the handlers (Close), and free the slot. Safe to call once per connection. */
@@ -352,7 +352,7 @@ export function connClose(c: Conn): void {
 export function wakeup(m: Mgr, id: number, data: any): boolean {
   const c = connById(m, id);
   if (!c) return false;
-  c.wq.push(data);
+  c.wakeQueue.push(data);
   sched(m);
   return true;
 }

@@ -90,7 +90,7 @@ export function mgrPoll(m: Mgr): void {
         }
       }
       if (got) {
-        c.t = now;
+        c.lastIo = now;
         emit(c, Ev.Read, got);
       }
     }
@@ -98,13 +98,13 @@ export function mgrPoll(m: Mgr): void {
       c.f |= F.CONNECTED;
       emit(c, Ev.Connect, null);
     }
-    while (c.id && c.wq.length) emit(c, Ev.Wakeup, c.wq.shift());
+    while (c.id && c.wakeQueue.length) emit(c, Ev.Wakeup, c.wakeQueue.shift());
     if (c.id) emit(c, Ev.Poll, now);
     if (c.id && !(c.f & F.CLOSING)) {
       const was = c.tx.n || c.src;
       const sent = flush(c);
       if (sent) {
-        c.t = c.sendSince = now;
+        c.lastIo = c.sendSince = now;
         emit(c, Ev.Write, sent);
         if (c.id && c.f & F.WRITABLE && (c.tx.n || c.src)) sched(m); // handler queued more: another pass
       } else if (!was && (c.tx.n || c.src)) c.sendSince = now;

@@ -194,8 +194,8 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
  * shortened; a name that leaves the bundle must never be added.
  */
 export const PRIVATE_PROPS = [
-  'conns', 'timers', 'nextId', 'seq', 'listenList', 'pollSoon', 'wakeTimer', 'wakeAt', 'pollFn', 'nevict', 'lim', 'hal', 'mgr', 'pfn',
-  'wq', 'src', 'srcOff', 'sendSince', 'hm', 't0', 'reqStart', 'headLen', 'bodyLen', 'bodyGot', 'headScan', 'chunkState', 'reqId', 'respLeft', 'respDeadline', 'drainDeadline', 'deadline', 'qmax',
+  'conns', 'timers', 'nextId', 'seq', 'listenList', 'pollSoon', 'wakeTimer', 'wakeAt', 'pollFn', 'nevict', 'lim', 'hal', 'mgr', 'protoFn',
+  'wakeQueue', 'lastIo', 'src', 'srcOff', 'sendSince', 'hm', 't0', 'reqStart', 'headLen', 'bodyLen', 'bodyGot', 'headScan', 'chunkState', 'reqId', 'respLeft', 'respDeadline', 'drainDeadline', 'deadline', 'qmax',
   'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'cur',
 ];
 
