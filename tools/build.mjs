@@ -195,9 +195,14 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
  */
 export const PRIVATE_PROPS = [
   'conns', 'timers', 'nextId', 'seq', 'listenList', 'pollSoon', 'wakeTimer', 'wakeAt', 'pollFn', 'nevict', 'lim', 'hal', 'mgr', 'protoFn',
-  'wakeQueue', 'lastIo', 'src', 'srcOff', 'sendSince', 'hm', 't0', 'reqStart', 'headLen', 'bodyLen', 'bodyGot', 'headScan', 'chunkState', 'reqId', 'respLeft', 'respDeadline', 'drainDeadline', 'deadline', 'qmax',
-  'clock', 'codec', 'soon', 'after', 'cancel', 'readable', 'writable', 'closed', 'shutdown', 'cur',
+  'wakeQueue', 'lastIo', 'srcOff', 'sendSince', 'hm', 't0', 'reqStart', 'headLen', 'bodyLen', 'bodyGot', 'headScan', 'chunkState', 'reqId', 'respLeft', 'respDeadline', 'drainDeadline', 'deadline', 'qmax',
+  'clock', 'codec', 'soon', 'shutdown', 'cur',
 ];
+
+// terser never shortens a name in its list of DOM properties, whatever the regex says (`src`, `after`, `cancel`,
+// `readable`, `writable`, `closed` are such names in the HAL and the core: they stay long until renamed).
+const { domprops: DOMPROPS } = await import(pathToFileURL(join(dirname(require.resolve('terser')), '..', 'tools', 'domprops.js')).href);
+for (const p of PRIVATE_PROPS) if (DOMPROPS.includes(p)) throw new Error('PRIVATE_PROPS holds ' + p + ', which terser never shortens (a DOM property name): rename the property');
 
 /** Names the boot loader and the app share (its record's fields, `global.__boot`): each bundle is minified alone, so none may be shortened. */
 export const LOADER_PROPS = ['slot', 'trial', 'current', 'prev', 'tries', 'why', 'back', 'fell', 'from', 'to', 'version', 'board', 'files', 'io'];
