@@ -409,9 +409,7 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   if (!store) hal.log("settings: no Storage or crypto on this platform: settings are not kept across reboots");
   if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
   consoleGuard(app);
-  app.upd = updatesInit(hal, io, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
-    hal.log(line);
-  });
+  app.upd = null;
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     const u = app.upd;
     if (ev === Ev.HttpMsg) {
@@ -427,6 +425,10 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
     }
   });
   if (!ok) return null;
+  // Only an app whose listener is up can confirm itself (a trial that cannot serve is given up by the loader).
+  app.upd = updatesInit(hal, io, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
+    hal.log(line);
+  });
   hal.log("espweb " + VERSION + " on " + board.title + ": http port " + (port === undefined ? board.httpPort : port) + (cfg.admin ? "" : " (no admin password yet)"));
   return app;
 }
