@@ -783,33 +783,36 @@
   function updateRows(u) {
     return [
       ['Running', u.running.version + (u.state == 'trial' ? ' — on trial, confirms itself in ' + u.confirmIn + ' s' : ' — confirmed')],
-      ['Kept', u.previous ? u.previous.version + ' (the app it can return to)' : 'no previous app'],
+      ['Kept', u.previous ? u.previous.version + ' (the app it can return to)' : 'No previous app is kept on this device.'],
       ['Last return', u.back && u.back.from + ' → ' + u.back.to + ': ' + u.back.why],
       ['Signed updates', u.signed ? 'required (an update key is set)' : 'not required'],
-      ['Room for an app', num(u.room) + ' bytes'],
+      ['Room for an app', num(Math.floor(u.room / 1024)) + ' KB'],
     ];
   }
 
   function updatePage(root) {
     const box = h('div', { 'aria-live': 'polite' });
     const state = card('This device', box);
-    const [fb, file] = field('App file', 'input', { type: 'file', accept: '.js,application/javascript,text/javascript' }, 'The app.js a build made (dist/<board>/app.js), for this kind of board.');
+    const [fb, file] = field('App file', 'input', { type: 'file', accept: '.js,application/javascript,text/javascript' }, 'The app.js of a build for this kind of board (dist/<board>/app.js).');
     const [kb, key] = field('Update key', 'input', { type: 'password', autocomplete: 'off' }, 'This device takes only signed updates: the key set under Settings → Security.');
     kb.hidden = true;
     const bar = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Upload progress' });
     const back = h('div', { className: 'row' });
+    // Shown only while an app is kept to return to.
+    const ret = card('Return', p('Run the app kept before this one. The device restarts.'), back);
+    ret.hidden = true;
     let cur = null;
     const draw = (u) => {
       cur = u;
       box.replaceChildren(rows(updateRows(u)));
       kb.hidden = !u.signed;
-      back.replaceChildren();
-      back.append(u.previous ? h('button', { type: 'button', className: 'ghost', onclick: () => returnTo(u) }, 'Return to ' + u.previous.version + '…') : p('No previous app is kept on this device.'));
+      ret.hidden = !u.previous;
+      back.replaceChildren(u.previous ? h('button', { type: 'button', className: 'ghost', onclick: () => returnTo(u) }, 'Return to ' + u.previous.version + '…') : '');
     };
     const load = () => api('/api/update').then(draw, (e) => box.replaceChildren(p(e.message)));
     load();
     timer = setInterval(() => cur && cur.state == 'trial' && load(), 2000);
-    root.append(state, card('Return', p('Run the app kept before this one. The device restarts.'), back),
+    root.append(state,
       card('Install an update', form('Upload and install', async (out) => {
         const fl = file.files[0];
         bad(file, fl ? '' : 'Choose an app file first.');
@@ -837,7 +840,8 @@
         }
         note(out, 'The device checked ' + r.body.version + ' and restarts into it.', 'ok');
         await follow(r.body.version, out);
-      }, fb, kb, bar)));
+      }, fb, kb, bar)),
+      ret);
     /** After the restart: wait for the device, then until the new app has confirmed itself or the device went back. */
     async function follow(version, out) {
       const was = cur ? cur.running.slot : -1;
