@@ -293,8 +293,6 @@ function routeMethods(path: string): string[] | null {
   return null;
 }
 
-const NO_LOADER = "updates are off: this board was not started by the boot loader (flash it once with make flash)";
-
 /** Route one request (`head`: POST /api/update at its head, before the body, which it then streams). */
 function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   const method = hm.method === "HEAD" ? "GET" : hm.method;
@@ -339,17 +337,17 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
     return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", "WWW-Authenticate: " + scheme + ' realm="espweb"\r\n');
   }
   if (path === "/api/schema") return ok(c, schemaJson());
-  if (path === "/api/update") {
+  if (path.substr(0, 11) === "/api/update") {
     const u = app.upd;
-    if (!u) return fail(c, 501, NO_LOADER);
-    const r = head || method === "GET" ? updates(u, method === "GET" ? Op.Json : Op.Start, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
-    if (!r) return;
-    return r[0] === 200 ? ok(c, r[1] as string) : fail(c, r[0] as number, r[1] as string);
-  }
-  if (path === "/api/update/rollback") {
-    if (!app.upd) return fail(c, 501, NO_LOADER);
-    const no = updates(app.upd, Op.Rollback, c, null);
-    return no ? fail(c, no[0], no[1]) : later(app, c, "update: returning to the previous app", function () {});
+    if (!u) return fail(c, 501, "updates are off: this board was not started by the boot loader (flash it once with make flash)");
+    if (path === "/api/update/rollback") {
+      const no = updates(u, Op.Rollback, c, null);
+      return no ? fail(c, no[0], no[1]) : later(app, c, "update: returning to the previous app", function () {});
+    }
+    // A POST is routed at its head (the body then streams into flash; its end goes to uploaded()), never whole.
+    const r: [number, string] | null = method === "GET" || head ? updates(u, method === "GET" ? Op.Json : Op.Start, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
+    if (r) return r[0] === 200 ? ok(c, r[1]) : fail(c, r[0], r[1]);
+    return;
   }
   if (path === "/api/wifi/scan") return scan(app, c);
   if (path === "/api/config/export") {
@@ -381,8 +379,8 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
 /** The whole update has arrived: answer its check; restart into it if it passed. */
 function uploaded(app: App, u: Updates, c: Conn): void {
   const r = updates(u, Op.End, c, null) as [number, string];
-  if (r[0] !== 200) return httpReply(c, r[0], JSON_HDRS, r[1]) as unknown as void;
-  later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
+  if (r[0] === 200) later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
+  else httpReply(c, r[0], JSON_HDRS, r[1]);
 }
 
 /** Start the application on `hal` with the board's limits, listening on `port` (default: the board's), serving the UI files `ui`. Null if the port cannot be bound. */
@@ -410,18 +408,22 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   if (!auth) hal.log("sign-in: no crypto or random source on this platform: the API is closed");
   consoleGuard(app);
   app.upd = null;
+  // Called for every event of every connection (a poll pass included): the common ones leave after a comparison or two.
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
-    const u = app.upd;
     if (ev === Ev.HttpMsg) {
+      const u = app.upd;
       if (u && u.up && u.up.c === c) uploaded(app, u, c);
       else route(app, c, data);
     } else if (ev === Ev.HttpHdrs) {
       if (data.method === "POST" && data.uri === "/api/update") route(app, c, data, true);
-    } else if (u && u.up && u.up.c === c) {
-      if (ev === Ev.HttpBody) {
+    } else if (ev === Ev.HttpBody || ev === Ev.Close) {
+      const u = app.upd;
+      if (!u || !u.up || u.up.c !== c) return;
+      if (ev === Ev.Close) updates(u, Op.Gone, c, null);
+      else {
         const no = updates(u, Op.Piece, c, data);
         if (no) fail(c, no[0], no[1]);
-      } else if (ev === Ev.Close) updates(u, Op.Gone, c, null);
+      }
     }
   });
   if (!ok) return null;
