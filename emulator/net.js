@@ -460,6 +460,9 @@ class Net {
   /** @param {Sock} s */
   step(s) {
     if (!s.closeNow) {
+      // end() closes on a pass that has nothing left to send and receives nothing: the interpreter reads (and,
+      // with no listener left, drops) a peer's input until it is quiet, so the close is a FIN, not a reset.
+      let ending = false;
       if (s.txLen > 0) {
         if (s.peerGone || s.hs.destroyed) s.closeNow = true; // send() fails
         else if (this.canSend(s)) {
@@ -472,8 +475,9 @@ class Net {
           }
           if (!s.txLen && !s.cls) this.loop.queue(s.obj, this.lis(s.obj, 'drain'), [s.obj]);
         }
-      } else if (s.cls) s.closeNow = true;
+      } else if (s.cls) ending = true;
       if (s.rxLen > 0) {
+        ending = false;
         if (!s.connected) this.markConnected(s);
         const piece = this.takeRx(s, this.chunk);
         const fns = this.lis(s.obj, 'data');
@@ -481,6 +485,7 @@ class Net {
         else s.buf += piece;
       } else if (s.peerEnd || s.peerGone) s.closeNow = true; // recv() fails: -1, "connection closed"
       else if (!s.connected) this.markConnected(s); // recv() of 0 bytes counts as connected
+      if (ending) s.closeNow = true;
     }
     if (s.closeNow) this.close(s);
   }

@@ -13,8 +13,10 @@
  *   send buffer: `write` takes a piece, then returns 0 until the socket's
  *   `drain` event, which becomes `writable()`;
  * - received strings wait in a short per-socket queue until the core reads
- *   them; a peer that pushes more than the queue may hold is cut off (the
- *   interpreter cannot pause a socket, and memory is fixed).
+ *   them; input from a peer that pushes more than the queue may hold is
+ *   dropped from there on (the interpreter cannot pause a socket, and memory
+ *   is fixed), and `read` says so (-2) once the queue is read: the socket
+ *   stays open, so every response already due still goes out.
  *
  * Interpreter facts this relies on (its socketserver source): `drain` fires
  * when the send buffer empties unless `end()` was called; a socket closes as
@@ -57,6 +59,9 @@ const enum K {
   /** The interpreter's socket error codes the HAL tells apart (its socketerrors.h): unsent data lost, reset. */
   ErrUnsent = -8,
   ErrReset = -9,
+  /** A closing socket whose peer is still sending is looked at this often, ms, and ended once it is quiet or after Rounds looks. */
+  LingerMs = 100,
+  Rounds = 20,
 }
 
 /** Socket state bits. */
@@ -71,6 +76,10 @@ const enum F {
   Dead = 8,
   /** Connected (accepted sockets from the start, outgoing ones from their connect callback): an error is no longer a refusal. */
   Conn = 16,
+  /** Input overran the queue: what arrives from now on is dropped; read() returns -2 once the queue is empty. */
+  Cut = 32,
+  /** Input was dropped (after Cut, or after the core's close()) since the last look. */
+  Rx = 64,
 }
 
 /** Stands in for the socket of a connect that threw (the Linux build): close() and shutdown() may still end it. */
@@ -163,7 +172,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
         got += d.length;
       }
       w.n -= got;
-      return got || !(w.f & F.Eof) ? got : -1;
+      return got ? got : w.f & F.Cut ? -2 : w.f & F.Eof ? -1 : 0;
     },
 
     write(src, off, len) {
@@ -218,10 +227,21 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
   /** The end of a socket, once: with `code`, reported to the core (nothing follows); without, the core's close(). */
   const die = (w: S, code?: number): void => {
     if (w.f & F.Dead) return;
-    w.f |= F.Dead;
+    w.f |= F.Dead | (w.n ? F.Rx : 0);
     w.q = [];
-    if (code === undefined) w.s.end();
+    if (code === undefined) linger(w, K.Rounds);
     else w.h.closed(code);
+  };
+  /**
+   * End a socket the core closed once its peer is quiet. 2v29's `end()` with nothing left to send closes at once,
+   * and a close with input unread resets the connection, which makes the peer's stack drop what it has not read yet:
+   * the 431 to a huge head, the last responses to a flood. The interpreter reads (here: drops) input until then.
+   */
+  const linger = (w: S, k: number): void => {
+    if (w.f & F.Rx && k) {
+      w.f &= ~F.Rx;
+      e.setTimeout(() => linger(w, k - 1), K.LingerMs);
+    } else w.s.end();
   };
   /** `drain`, the connect callback, or the retry after a failed conversion: the piece (or the wait) is over. */
   const dr = (w: S): void => {
@@ -235,17 +255,18 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
   type Raw = EspSocket & { w: S };
   // The interpreter calls a socket's listeners with `this` = the socket (measured on 2v29, as
   // Node does), so one set of listeners serves every socket through its `w`.
-  /** `data` (a string) or `end` (no argument): queue the string, or cut off a peer that outruns the core. */
+  /** `data` (a string) or `end` (no argument): queue the string; from a peer that outruns the core, drop it and what follows. */
   const onRx = function (this: Raw, d?: string): void {
     const w = this.w;
-    if (w.f & F.Dead) return;
+    if (w.f & (F.Dead | F.Cut)) {
+      w.f |= F.Rx;
+      return;
+    }
     if (d == null) w.f |= F.Eof;
+    else if (w.n + d.length > qmax) w.f |= F.Cut | F.Rx;
     else {
       w.q.push(d);
-      if ((w.n += d.length) > qmax) {
-        this.end();
-        return die(w, SockErr.Other);
-      }
+      w.n += d.length;
     }
     w.h.readable();
   };

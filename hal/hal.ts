@@ -40,7 +40,12 @@ export interface SockHandler {
 
 /** One TCP socket. */
 export interface Sock {
-  /** Copy up to `len` received bytes into `dst` at `off`: count copied, 0 if none yet, -1 once the peer half-closed and every byte was read. */
+  /**
+   * Copy up to `len` received bytes into `dst` at `off`: count copied, 0 if none yet, -1 once the peer half-closed
+   * and every byte was read, -2 once every byte was read and the platform dropped what came after: a peer that sent
+   * more than it may hold unread (the interpreter cannot pause a socket). Input stops there, at a byte boundary:
+   * what was read is intact, nothing more arrives; the socket still sends.
+   */
   read(dst: Uint8Array, off: number, len: number): number;
   /** Offer bytes to send: returns how many were taken (0..len); offer the rest again after `writable()`. */
   write(src: Uint8Array, off: number, len: number): number;

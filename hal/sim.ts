@@ -165,6 +165,8 @@ class SimSock implements Sock, End {
   private rqOff = 0;
   /** Peer FIN arrived. */
   private finIn = false;
+  /** Input overran `sim.rxCap`: the rest is dropped. */
+  private cut = false;
   /** Our FIN is queued (shutdown or close). */
   private finOut = false;
   /** Released: close() called, or the reset/refusal was reported. No callback after this. */
@@ -181,7 +183,7 @@ class SimSock implements Sock, End {
 
   read(dst: Uint8Array, off: number, len: number): number {
     if (this.rel || this.dead) return -1;
-    if (this.rq.length === 0) return this.finIn ? -1 : 0;
+    if (this.rq.length === 0) return this.cut ? -2 : this.finIn ? -1 : 0;
     let n = 0;
     while (n < len && this.rq.length > 0) {
       const p = this.rq[0];
@@ -261,8 +263,11 @@ class SimSock implements Sock, End {
   took(): void {}
 
   recv(b: Uint8Array): void {
-    if (this.rel || this.dead || !this.h) return;
-    this.rq.push(b);
+    if (this.rel || this.dead || !this.h || this.cut) return;
+    let n = b.length - this.rqOff;
+    for (let i = 0; i < this.rq.length; i++) n += this.rq[i].length;
+    if (n > this.sim.rxCap) this.cut = true;
+    else this.rq.push(b);
     this.h.readable();
   }
 
@@ -675,6 +680,8 @@ export class Sim implements Hal {
   logs: string[] = [];
   /** Cap on the bytes one Sock.write() takes (forces partial writes). Default Infinity. */
   maxWrite = Infinity;
+  /** Most unread bytes a socket holds; input past it is dropped and read() then returns -2, as the Espruino HAL does (the interpreter cannot pause a socket). Default Infinity. */
+  rxCap = Infinity;
   /** Connections a listener queues before the next run(). */
   backlog: number;
   /** What mem.usage() reports as used, bytes; tests may set it. */

@@ -234,6 +234,16 @@ function reject(c: Conn, code: number, why: string): void {
   connDrain(c);
 }
 
+/**
+ * The input ended inside a request. A half-close is the client's mistake: 400. Input the HAL cut (a peer that
+ * outran the board) is not: every response due is already queued, the connection just closes after them, and the
+ * client retries what was not answered (RFC 9112 §9.3.2).
+ */
+function truncated(c: Conn, what: string): void {
+  if (c.f & F.CUT) connDrain(c);
+  else reject(c, 400, "truncated " + what);
+}
+
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /** Parse and deliver as many requests as the buffer and the lifecycle allow. */
@@ -273,7 +283,7 @@ function serve(c: Conn, now: number): void {
         }
         c.headScan = done;
         if (rx.n >= rx.b.length) return reject(c, 431, "headers over " + rx.b.length + " bytes");
-        if (c.f & F.EOF) return reject(c, 400, "truncated request");
+        if (c.f & F.EOF) return truncated(c, "request");
         break;
       }
       c.headScan = 0;
@@ -309,7 +319,7 @@ function serve(c: Conn, now: number): void {
     if (!c.id) return;
     if (r < 0) return reject(c, -r, r === -413 ? "body too large" : r === -431 ? "trailers too large" : "bad chunked framing");
     if (!r) {
-      if (c.f & F.EOF && !(c.f & F.READABLE)) return reject(c, 400, "truncated body");
+      if (c.f & F.EOF && !(c.f & F.READABLE)) return truncated(c, "body");
       break;
     }
     c.f &= ~F.HDRS;

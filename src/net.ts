@@ -22,7 +22,7 @@ import type { HttpMsg } from "./http";
  * | HDRS     | 0x400    | HTTP: the current request's header section is parsed, its body is being read |
  * | CHUNKED  | 0x800    | HTTP: the current request body is chunked |
  * | STREAM   | 0x1000   | HTTP: the request body goes to the handler as HttpBody pieces |
- * | SKIP     | 0x2000   | HTTP: the request body is read and dropped (answered before it arrived) |
+ * | CUT      | 0x2000   | the HAL dropped input past what it may hold (read() -2): EOF is set too; HTTP answers what is complete, then closes |
  * | CLOSE    | 0x4000   | HTTP: close once the current response is complete |
  * | HEAD     | 0x8000   | HTTP: the current request is HEAD: response bodies are counted, not sent |
  * | V10      | 0x10000  | HTTP: the current request is HTTP/1.0 |
@@ -48,7 +48,7 @@ export const enum F {
   HDRS = 0x400,
   CHUNKED = 0x800,
   STREAM = 0x1000,
-  SKIP = 0x2000,
+  CUT = 0x2000,
   CLOSE = 0x4000,
   HEAD = 0x8000,
   V10 = 0x10000,

@@ -86,6 +86,10 @@ export function mgrPoll(m: Mgr): void {
         } else {
           c.f &= ~F.READABLE;
           if (k < 0) c.f |= F.EOF;
+          if (k === -2) {
+            c.f |= F.CUT;
+            m.hal.log("conn " + c.id + ": the peer outran the board, its input is cut");
+          }
           break;
         }
       }

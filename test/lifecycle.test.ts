@@ -410,6 +410,41 @@ describe("guarantee 7: a client that half-closes after its request still gets th
   });
 });
 
+describe("a peer that outruns the board (the HAL cuts its input)", () => {
+  test("every request complete before the cut is answered in order, then a FIN; the partial one gets nothing", () => {
+    const { sim, client, pending, mgr } = deferring({ rxSize: 64 });
+    sim.rxCap = 60;
+    const cl = client();
+    // 49 bytes a request, one delivery each: /a fills the slot's buffer while its response is pending, /b waits in
+    // it and the HAL's queue, /c would take the queue past its 60 bytes: it is dropped, and what follows.
+    const req = (p: string) => GET(p, "X: 12345678901234\r\n");
+    expect(req("/a").length).toBe(49);
+    cl.send(req("/a"));
+    sim.run();
+    cl.send(req("/b"));
+    sim.run();
+    cl.send(req("/c") + req("/d"));
+    sim.run();
+    expect(pending).toHaveLength(1);
+    pending[0].reply(200, "", "a");
+    sim.run();
+    expect(cl.closed).toBe(false);
+    pending[1].reply(200, "", "b");
+    sim.run();
+    expect(bodies(cl.received)).toEqual(["a", "b"]);
+    expect(cl.gotFin).toBe(true);
+    expect(used(mgr)).toBe(0);
+  });
+  test("a half-close inside a request is still the client's error: 400", () => {
+    const { sim, client } = deferring();
+    const cl = client();
+    cl.send("GET /a HTTP/1.1\r\nHo");
+    cl.end();
+    sim.run();
+    expect(statuses(cl.received)).toEqual([400]);
+  });
+});
+
 describe("errors get a status and a close, never silence", () => {
   const reject = (req: string, over = {}) => {
     const { sim, client, mgr } = server((c, ev, _d) => {
