@@ -12,7 +12,7 @@
  */
 import { Ev, Handler } from "./event";
 import { ioAdd, ioDel, ioFree } from "./iobuf";
-import { Conn, F, Mgr, connDrain, emit, listen, sched } from "./net";
+import { Conn, F, Mgr, SLOW, connDrain, emit, listen, sched } from "./net";
 import { EMPTY, FIELD, HttpMsg, chunkSize, connTokens, headEnd, headLines, parseHead, reason } from "./http";
 
 const RESP_BITS = F.RESP | F.STARTED | F.RCHUNK | F.RLAST | F.RNOLEN | F.DELIV;
@@ -37,6 +37,7 @@ function httpProto(c: Conn, ev: Ev, now: any): void {
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
   else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "handler failed");
+  else if (now === SLOW) reject(c, 408, SLOW); // evicted for a newcomer (net.ts takeSlot)
 }
 
 /** The response to the current request is complete: go on with the next one, or close. */

@@ -205,17 +205,42 @@ export function connById(m: Mgr, id: number): Conn | null {
   return null;
 }
 
-/** A free slot; when none, the longest-idle server connection (nothing read, pending or to send, for at least lim.evictMs) is closed to make one. */
+/** Why a slow sender lost its slot: the Error event's data (HTTP answers it with a 408). */
+export const SLOW = "request head arriving too slowly";
+
+/**
+ * A free slot; when none, a server connection that only holds one is closed to make room: one idle between requests
+ * (nothing read, pending or to send) for at least lim.evictMs, or one whose request head is still arriving slower
+ * than lim.minRate bytes/s (it gets an Error event, SLOW, to answer, written before the close). The one waiting
+ * longest goes.
+ */
 function takeSlot(m: Mgr): Conn | null {
   let old: Conn | null = null;
-  const t = m.hal.clock.now() - m.lim.evictMs;
+  let oldAt = 0;
+  const now = m.hal.clock.now();
+  const lim = m.lim;
   for (let i = 0; i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) return c;
-    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) === F.ACCEPTED && !c.rx.n && !c.tx.n && !c.src && c.lastIo <= t && (!old || c.lastIo < old.lastIo)) old = c;
+    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) !== F.ACCEPTED || c.tx.n || c.src) continue;
+    // A request head under way (reqStart: its first byte; its bytes so far in rx) is judged by its rate, over at
+    // least a second: one that has brought fewer than minRate bytes so far may make room at once, the oldest first,
+    // so a newcomer whose head is a moment away keeps its slot. A connection with no request under way, by its idle
+    // time: a request may be in flight to it. Input waiting in the HAL (READABLE) has not been counted: not judged.
+    if (c.f & F.READABLE) continue;
+    const rs = c.reqStart;
+    const at = rs >= 0 ? (c.rx.n * 1000 < lim.minRate * Math.max(now - rs, 1000) ? rs : -1) : !c.rx.n && c.lastIo <= now - lim.evictMs ? c.lastIo : -1;
+    if (at >= 0 && (!old || at < oldAt)) {
+      old = c;
+      oldAt = at;
+    }
   }
   if (!old) return null;
   m.nevict++;
+  if (old.reqStart >= 0) {
+    emit(old, Ev.Error, SLOW);
+    if (old.s && old.tx.n) old.s.write(old.tx.b, 0, old.tx.n); // one write: the close below flushes what it took
+  }
   connFree(old, 0);
   return old;
 }

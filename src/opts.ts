@@ -28,6 +28,8 @@ export interface Limits {
   retryAfter: number;
   /** A keep-alive connection may be evicted for a newcomer only after this many idle ms: a shorter idle may hide a request in flight, which the close would lose. */
   evictMs: number;
+  /** A request head still arriving slower than this, bytes/s, makes room with a 408 when a newcomer finds every slot busy (a slow sender must not starve the pool). */
+  minRate: number;
 }
 
 /** Defaults sized for an ESP32 with about 16 000 JsVars. */
@@ -44,6 +46,7 @@ export const defaultLimits: Limits = {
   drainMs: 10000,
   retryAfter: 2,
   evictMs: 2000,
+  minRate: 100,
 };
 
 /** `base` with the fields of `over` replacing its own. */

@@ -669,6 +669,44 @@ describe("pool and idle connections", () => {
     expect(sim.openSockets()).toBe(2);
   });
 
+  test("a slow sender makes room for a newcomer with a 408; the oldest slow one goes first", () => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    }, { slots: 2, minRate: 100 });
+    const a = client();
+    a.send("GET / HT");
+    sim.advance(10);
+    const b = client();
+    b.send("GET / H");
+    sim.run();
+    const c = client();
+    c.send(GET("/"));
+    sim.run();
+    expect(statuses(a.received)).toEqual([408]);
+    expect(a.gotFin).toBe(true);
+    expect(b.closed).toBe(false);
+    expect(statuses(c.received)).toEqual([200]);
+    expect(mgr.nevict).toBe(1);
+  });
+
+  test("a head arriving at the minimum rate keeps its slot: the newcomer gets 503", () => {
+    const { sim, client } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    }, { slots: 1, minRate: 100 });
+    const a = client();
+    a.send("GET / HTTP/1.1\r\nX-Long: " + "v".repeat(100));
+    sim.advance(900);
+    a.send("w".repeat(100));
+    sim.advance(900);
+    const c = client();
+    sim.run();
+    expect(statuses(c.received)).toEqual([503]);
+    expect(a.closed).toBe(false);
+    a.send("\r\nHost: a\r\n\r\n");
+    sim.run();
+    expect(statuses(a.received)).toEqual([200]);
+  });
+
   test("an upload in progress is busy: never evicted", () => {
     const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpHdrs) httpBodyStream(c);

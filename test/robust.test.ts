@@ -96,3 +96,44 @@ describe("a bad line is refused as soon as it is complete, not when the head's d
     c.sock.destroy();
   });
 });
+
+describe("slow senders cannot starve the pool", () => {
+  test("20 sockets sending a header byte every 500 ms, reconnecting when dropped: a client polling every 200 ms is answered", async () => {
+    let stop = false;
+    let slow408 = 0;
+    const slow = () => {
+      if (stop) return;
+      let got = "";
+      const s = net.connect(port, "127.0.0.1");
+      const head = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + "z".repeat(1000);
+      let i = 0;
+      const tick = () => {
+        if (stop) return void s.destroy();
+        if (!s.destroyed) s.write(head[i++ % head.length]);
+      };
+      const t = setInterval(tick, 500);
+      s.on("connect", tick);
+      s.on("data", (d) => (got += d.toString("latin1")));
+      s.on("error", () => {});
+      s.on("close", () => {
+        clearInterval(t);
+        if (got.startsWith("HTTP/1.1 408")) slow408++;
+        setTimeout(slow, 10);
+      });
+    };
+    for (let k = 0; k < 20; k++) slow();
+    // Let the slow sockets take every slot first.
+    await new Promise((r) => setTimeout(r, 1500));
+    let answered = 0;
+    const polls = 25;
+    for (let k = 0; k < polls; k++) {
+      const { data } = await exchange(port, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+      if (data.startsWith("HTTP/1.1 200")) answered++;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    stop = true;
+    console.log(`slow senders: ${answered}/${polls} polls answered, ${slow408} slow sockets dropped with a 408`);
+    expect(answered / polls).toBeGreaterThanOrEqual(0.9);
+    expect(slow408).toBeGreaterThan(0);
+  }, 60000);
+});
