@@ -8,7 +8,7 @@
 import * as net from "net";
 import type { Emulator } from "../emulator";
 import { parseResponses } from "./util";
-import { boot, buildBundle, exchange, raw, withTimeout } from "./e2e/harness";
+import { boot, buildBundle, eventually, exchange, raw, slotsUsed, withTimeout } from "./e2e/harness";
 
 let emu: Emulator;
 let port: number;
@@ -136,4 +136,27 @@ describe("slow senders cannot starve the pool", () => {
     expect(answered / polls).toBeGreaterThanOrEqual(0.9);
     expect(slow408).toBeGreaterThan(0);
   }, 60000);
+});
+
+describe("clients that gave up before the board accepted them", () => {
+  test("60 connections closed while queued in the listen backlog hold no slot afterwards", async () => {
+    const gone: Promise<void>[] = [];
+    for (let k = 0; k < 60; k++)
+      gone.push(
+        new Promise((res) => {
+          const s = net.connect(port, "127.0.0.1", () => {
+            s.write(STATUS);
+            // Gone before the board's accept (one per pass) reaches most of them: FIN, or a reset for half.
+            if (k % 2) s.resetAndDestroy();
+            else s.destroy();
+          });
+          s.on("error", () => {});
+          s.on("close", () => res());
+        }),
+      );
+    await Promise.all(gone);
+    // What the interpreter reports for each (its first recv fails: end, close) frees the slot in that pass: no
+    // slot waits for a deadline. A bounded number of real requests, no timing margin.
+    await eventually(async () => (await slotsUsed(port)) === 1, 40, 100);
+  }, 30000);
 });
