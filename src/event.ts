@@ -9,7 +9,7 @@ import type { HttpMsg } from "./http";
  * |----------|-----------------|------|
  * | Error    | string          | a socket or protocol error; Close follows |
  * | Open     | null            | a slot was given to a new connection (listener, accepted or outgoing) |
- * | Poll     | number (now ms) | once per poll pass, for every connection |
+ * | Poll     | number (now ms) | in a poll pass that has work for the connection: input, a wakeup, a deadline due, a state change (sched) |
  * | Connect  | null            | an outgoing connection is established |
  * | Accept   | null            | a listener accepted this connection |
  * | Read     | number          | this many bytes were appended to `c.rx` |

@@ -36,8 +36,10 @@ function httpProto(c: Conn, ev: Ev, now: any): void {
     c.mgr.cur = null;
     if (c.id) deadlines(c, now);
   } else if (ev === Ev.Open && !c.hm) c.hm = new HttpMsg(); // once per slot, reused
-  else if (ev === Ev.Error && c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "handler failed");
-  else if (now === SLOW) reject(c, 408, SLOW); // evicted for a newcomer (net.ts takeSlot)
+  else if (ev === Ev.Error) {
+    if (now === SLOW) reject(c, 408, SLOW); // evicted for a newcomer (net.ts takeSlot)
+    else if (c.s && (c.f & (F.RESP | F.STARTED)) === F.RESP) reject(c, 500, "handler failed");
+  }
 }
 
 /** The response to the current request is complete: go on with the next one, or close. */

@@ -8,7 +8,7 @@ import { timersPoll } from "./timer";
 /** A manager with `lim.slots` slots whose buffers are all allocated now; it polls itself whenever the HAL reports something. */
 export function mgrInit(hal: Hal, lim: Limits): Mgr {
   const m = new Mgr(hal, lim);
-  for (let i = 0; i < lim.slots; i++) m.conns.push(new Conn(m, i, lim.rxSize, lim.txSize));
+  for (let i = 0; i < lim.slots; i++) m.conns.push(new Conn(m, lim.rxSize, lim.txSize));
   m.pollFn = function () {
     m.pollSoon = false;
     mgrPoll(m);
@@ -37,7 +37,7 @@ function flush(c: Conn): number {
         c.src = null;
         c.srcOff = 0;
         c.f &= ~F.SRCCRLF;
-        sched(c.mgr); // let the protocol see the source is done
+        sched(c.mgr, c); // let the protocol see the source is done
       }
     }
     if (!tx.n || !(c.f & F.WRITABLE) || !c.s) break;
@@ -58,7 +58,7 @@ function flush(c: Conn): number {
 /**
  * One pass of the cooperative loop. Order:
  * 1. timers due now;
- * 2. for each connection, in slot order:
+ * 2. for each connection with work (input, a wakeup, a deadline due, a mark left by sched(m, c)), in slot order:
  *    a. read what the HAL has into rx (as far as rx has room) → Read;
  *    b. an outgoing connection that became writable → Connect;
  *    c. queued wakeups → Wakeup;
@@ -72,9 +72,17 @@ export function mgrPoll(m: Mgr): void {
   const clock = m.hal.clock;
   let now = clock.now();
   let next = timersPoll(m, now);
-  for (let i = 0; i < m.conns.length; i++) {
+  for (let i = 0, k = m.nopen; k > 0 && i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) continue;
+    k--;
+    // Only connections with work are visited: input, a Connect, a wakeup, a mark (sched), a deadline due.
+    if (!(c.f & (F.READABLE | F.WORK)) && !c.wakeQueue.length && !(c.deadline && now >= c.deadline) && !(c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline)) {
+      if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
+      if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
+      continue;
+    }
+    c.f &= ~F.WORK;
     if (c.f & F.READABLE && !(c.f & (F.DRAINING | F.CLOSING)) && c.s) {
       const rx = c.rx;
       let got = 0;
