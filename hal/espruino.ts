@@ -154,7 +154,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
   }
 
   /** The methods of every S, as its prototype: closures would cost the interpreter about eight variables each, per socket. */
-  const P: Pick<Sock, 'read' | 'write' | 'shutdown' | 'close'> & ThisType<S> = {
+  const P: Pick<Sock, 'read' | 'write' | 'send' | 'shutdown' | 'close'> & ThisType<S> = {
     read(dst, off, len) {
       const w = this;
       const q = w.q;
@@ -197,6 +197,19 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
         return 0;
       }
       return k;
+    },
+
+    /** A whole response as the string it was built as: no bytes made, none converted back (at most one piece). */
+    send(d) {
+      const w = this;
+      if (d.length > PIECE || w.f & (F.Busy | F.Shut | F.Dead)) return false;
+      w.f |= F.Busy;
+      try {
+        w.s.write(d);
+      } catch (x) {
+        soon(() => die(w, SockErr.Reset)); // as write(): the interpreter dropped the socket
+      }
+      return true;
     },
 
     /** The interpreter cannot half-close: the FIN goes out with a full close once the piece in flight has drained, and reading stops there. */
@@ -263,6 +276,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
       return;
     }
     if (d == null) w.f |= F.Eof;
+    else if (!w.n && !(w.f & F.Eof) && w.h.data && w.h.data(d)) return; // taken where it arrived
     else if (w.n + d.length > qmax) w.f |= F.Cut | F.Rx;
     else {
       w.q.push(d);

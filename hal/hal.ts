@@ -36,6 +36,12 @@ export interface SockHandler {
   writable(): void;
   /** The socket is gone (peer reset, stack error, or after `close()` finished). `err` is a SockErr. Nothing follows. */
   closed(err: number): void;
+  /**
+   * Optional: received bytes as the string they arrived in (char codes 0-255), offered before they are queued, only
+   * while nothing else is unread: true if the core took them all (they are then not read()), false to have them
+   * queued as usual (readable() follows). Platforms whose data arrives as strings save a copy; others never call it.
+   */
+  data?(s: string): boolean;
 }
 
 /** One TCP socket. */
@@ -49,6 +55,8 @@ export interface Sock {
   read(dst: Uint8Array, off: number, len: number): number;
   /** Offer bytes to send: returns how many were taken (0..len); offer the rest again after `writable()`. */
   write(src: Uint8Array, off: number, len: number): number;
+  /** Optional: take a whole string of char codes 0-255 now (true), or none of it (false: use write()). */
+  send?(s: string): boolean;
   /** Half-close: send FIN once everything taken has gone; reading goes on. */
   shutdown(): void;
   /** Release the socket: taken bytes are still flushed, then FIN; unread input is drained and discarded (lingering close) so the peer never sees a reset that would destroy the response. No callbacks after this call. */

@@ -219,6 +219,11 @@ class SimSock implements Sock, End {
     return n;
   }
 
+  send(str: string): boolean {
+    if (!this.sim.strings || this.rel || this.dead || this.finOut || !this.other || this.other.room() < str.length || this.sim.maxWrite < str.length) return false;
+    return this.write(latin1.bytes(str), 0, str.length) === str.length;
+  }
+
   shutdown(): void {
     if (this.rel || this.dead || this.finOut) return;
     this.sendFin();
@@ -264,6 +269,8 @@ class SimSock implements Sock, End {
 
   recv(b: Uint8Array): void {
     if (this.rel || this.dead || !this.h || this.cut) return;
+    // As the Espruino HAL: a piece arriving while nothing is unread is offered whole, as a string, first.
+    if (this.sim.strings && !this.rq.length && !this.finIn && this.h.data && this.h.data(latin1.str(b, 0, b.length))) return;
     let n = b.length - this.rqOff;
     for (let i = 0; i < this.rq.length; i++) n += this.rq[i].length;
     if (n > this.sim.rxCap) this.cut = true;
@@ -680,6 +687,8 @@ export class Sim implements Hal {
   logs: string[] = [];
   /** Cap on the bytes one Sock.write() takes (forces partial writes). Default Infinity. */
   maxWrite = Infinity;
+  /** Offer received pieces as strings (SockHandler.data) and take whole strings (Sock.send), as the Espruino HAL does. Default true. */
+  strings = true;
   /** Most unread bytes a socket holds; input past it is dropped and read() then returns -2, as the Espruino HAL does (the interpreter cannot pause a socket). Default Infinity. */
   rxCap = Infinity;
   /** Connections a listener queues before the next run(). */

@@ -240,38 +240,31 @@ export function headEnd(b: Uint8Array, n: number, from: number): number {
 const HEXRUN = /^[0-9A-Fa-f]+/;
 
 /**
- * Whether `s`, what follows a chunk size, is a list of chunk extensions (RFC 9112 §7.1.1):
- * *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ). They are ignored, but a malformed one is
- * refused at once (a smuggling vector, and the request would otherwise wait for its body deadline).
- * A character loop: 2v29's RegExp cannot match this grammar (groups repeated with alternatives fail).
- * States: 0 before ";", 1 before a name, 2 in a name, 3 after a name, 4 before a value, 5 in a token value,
- * 6 in a quoted value, 7 after its backslash, 8 after a value.
+ * The size of a chunk-size line (RFC 9112 §7.1, without its CRLF): >= 0, or -1 if malformed, -2 if over 8 hex
+ * digits. Its extensions are ignored but checked, so a malformed one is refused at once (a smuggling vector, and
+ * the request would otherwise wait for its body deadline): *( BWS ";" BWS name [ BWS "=" BWS ( token /
+ * quoted-string ) ] ) (§7.1.1), by a character loop, as 2v29's RegExp cannot match that grammar. States: 0 before
+ * ";", 1 before a name, 2 in a name, 3 after a name, 4 before a value, 5 in a token value, 6 in a quoted value,
+ * 7 after its backslash, 8 after a value.
  */
-function chunkExts(s: string): boolean {
-  let st = 0;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charAt(i);
-    const c = s.charCodeAt(i);
+export function chunkSize(line: string): number {
+  const m = HEXRUN.exec(line);
+  if (!m) return -1;
+  const hex = m[0];
+  let st = hex.length < line.length ? 0 : 2;
+  for (let i = hex.length; i < line.length && st >= 0; i++) {
+    const ch = line.charAt(i);
+    const c = line.charCodeAt(i);
     const sp = c === 32 || c === 9;
-    const tk = TOKEN.test(ch);
     if (st === 6) st = ch === '"' ? 8 : ch === "\\" ? 7 : sp || (c > 32 && c !== 127) ? 6 : -1;
     else if (st === 7) st = sp || (c > 32 && c !== 127) ? 6 : -1;
     else if (ch === ";") st = st === 0 || st === 2 || st === 3 || st === 5 || st === 8 ? 1 : -1;
     else if (ch === "=") st = st === 2 || st === 3 ? 4 : -1;
     else if (sp) st = st === 2 ? 3 : st === 5 ? 8 : st;
-    else if (tk) st = st === 1 || st === 2 ? 2 : st === 4 || st === 5 ? 5 : -1;
+    else if (TOKEN.test(ch)) st = st === 1 || st === 2 ? 2 : st === 4 || st === 5 ? 5 : -1;
     else st = st === 4 && ch === '"' ? 6 : -1;
-    if (st < 0) return false;
   }
-  return st === 2 || st === 3 || st === 5 || st === 8;
-}
-
-/** The size of a chunk-size line (RFC 9112 §7.1, without its CRLF; extensions validated and ignored): >= 0, or -1 if malformed, -2 if over 8 hex digits. */
-export function chunkSize(line: string): number {
-  const m = HEXRUN.exec(line);
-  if (!m) return -1;
-  const hex = m[0];
-  if (hex.length < line.length && !chunkExts(line.substr(hex.length))) return -1;
+  if (st !== 2 && st !== 3 && st !== 5 && st !== 8) return -1;
   if (hex.length > 8) return -2;
   return parseInt(hex, 16);
 }

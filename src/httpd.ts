@@ -24,7 +24,7 @@ export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
   const busy = m.hal.codec.bytes(
     "HTTP/1.1 503 " + reason(503) + "\r\n" + textHdrs(m, 503) + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
   );
-  return listen(m, port, fn, httpProto as Handler, F.HTTP, busy);
+  return listen(m, port, fn, httpProto as Handler, F.HTTP, busy, httpFast);
 }
 
 /** The protocol handler: parses on Poll (after reads), enforces deadlines. */
@@ -111,7 +111,13 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
       all.set(body as Uint8Array, h.length);
       queue(c, all);
     }
-  } else queue(c, send ? h + body : h); // a string body goes with the head: one piece
+  } else {
+    const all = send ? h + body : h; // a string body goes with the head: one piece
+    // A whole response on an empty send side goes to the socket as the string it is, when the socket takes it
+    // whole now (no bytes made, none converted back); otherwise through tx as usual.
+    const s = c.s;
+    if ((body === null && len) || c.tx.n || c.src || !(c.f & F.WRITABLE) || !s || !s.send || !s.send(all)) queue(c, all);
+  }
   if (body !== null || !len) {
     c.respLeft = 0;
     c.f |= F.RLAST;
@@ -237,17 +243,51 @@ function reject(c: Conn, code: number, why: string): void {
   connDrain(c);
 }
 
-/**
- * The input ended inside a request. A half-close is the client's mistake: 400. Input the HAL cut (a peer that
- * outran the board) is not: every response due is already queued, the connection just closes after them, and the
- * client retries what was not answered (RFC 9112 §9.3.2).
- */
-function truncated(c: Conn, what: string): void {
-  if (c.f & F.CUT) connDrain(c);
-  else reject(c, 400, "truncated " + what);
-}
-
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/**
+ * The fast path: a string the socket delivered to an idle connection (nothing unread, pending or queued) that is
+ * exactly one whole head with no body is parsed where it arrived and delivered at once, from the socket's event: no
+ * copy into rx, no poll pass; a whole response then leaves as one string (start()). Anything else returns false and
+ * is queued for the ordinary path, under the same limits (a head the parse refused is parsed there again and
+ * refused the same way); a response not complete when the handlers return is left to the ordinary machinery.
+ */
+function httpFast(c: Conn, s: string): boolean {
+  const n = s.length;
+  const m = c.mgr;
+  // 2v29's indexOf takes a tail that begins the needle for a match: the last char is checked as well.
+  if (c.f & (F.READABLE | F.WORK | F.RESP | F.HDRS | F.DRAINING | F.CLOSING | F.EOF) || c.rx.n || c.tx.n || c.src || n > c.rx.b.length || s.indexOf("\r\n\r\n") !== n - 4 || s.charCodeAt(n - 1) !== 10 || s.indexOf("\n") > m.lim.maxLine + 1)
+    return false;
+  const hm = c.hm as HttpMsg;
+  if (parseHead(hm, s) || hm.cl > 0 || hm.fl & (F.CHUNKED | F.CONT)) return false;
+  const now = m.hal.clock.now();
+  c.lastIo = now;
+  c.headLen = c.bodyLen = c.bodyGot = c.chunkState = 0;
+  c.f = (c.f & ~REQ_BITS) | F.HDRS | F.RESP | hm.fl;
+  c.reqId = m.seq++;
+  c.respDeadline = now + m.lim.respMs;
+  m.cur = c;
+  emit(c, Ev.HttpHdrs, hm);
+  if (c.id && !(c.f & (F.DRAINING | F.CLOSING))) {
+    c.f &= ~F.HDRS;
+    if (c.f & F.STARTED || !(c.f & F.RESP)) {
+      // Answered at the head, as serve() does.
+      c.f |= F.CLOSE;
+      if (!(c.f & F.RESP)) connDrain(c);
+    } else {
+      hm.body = EMPTY;
+      c.f |= F.DELIV;
+      emit(c, Ev.HttpMsg, hm);
+    }
+  }
+  m.cur = null;
+  if (c.id) {
+    // Done and idle: nothing for a pass to do (the idle deadline set at the last visit only comes early).
+    if (c.f & (F.RESP | F.HDRS | F.DRAINING | F.CLOSING) || c.tx.n || c.src) sched(m, c);
+    else c.f &= ~F.WORK;
+  }
+  return true;
+}
 
 /** Parse and deliver as many requests as the buffer and the lifecycle allow. */
 function serve(c: Conn, now: number): void {
@@ -286,7 +326,9 @@ function serve(c: Conn, now: number): void {
         }
         c.headScan = done;
         if (rx.n >= rx.b.length) return reject(c, 431, "headers over " + rx.b.length + " bytes");
-        if (c.f & F.EOF) return truncated(c, "request");
+        // Input the HAL cut (a peer that outran the board) is not the client's error, as a half-close here is: every
+        // response due is queued, the connection closes after them, the client retries the rest (RFC 9112 §9.3.2).
+        if (c.f & F.EOF) return c.f & F.CUT ? connDrain(c) : reject(c, 400, "truncated request");
         break;
       }
       c.headScan = 0;
@@ -322,7 +364,7 @@ function serve(c: Conn, now: number): void {
     if (!c.id) return;
     if (r < 0) return reject(c, -r, r === -413 ? "body too large" : r === -431 ? "trailers too large" : "bad chunked framing");
     if (!r) {
-      if (c.f & F.EOF && !(c.f & F.READABLE)) return truncated(c, "body");
+      if (c.f & F.EOF && !(c.f & F.READABLE)) return c.f & F.CUT ? connDrain(c) : reject(c, 400, "truncated body");
       break;
     }
     c.f &= ~F.HDRS;

@@ -81,6 +81,8 @@ export class Conn {
   fn!: Handler | null;
   /** The protocol handler, called before `fn`. */
   protoFn!: Handler | null;
+  /** The protocol's fast path: a string the socket delivered while nothing was unread; true if it took it whole. */
+  fastFn!: ((c: Conn, s: string) => boolean) | null;
   /** Free for the application (Mongoose fn_data); cleared when the slot is freed. */
   data: any;
   /** Last I/O activity, ms. */
@@ -131,6 +133,7 @@ export class Conn {
     this.headLen = 0;
     this.fn = null;
     this.protoFn = null;
+    this.fastFn = null;
     this.headScan = 0;
     this.src = null;
     this.deadline = 0;
@@ -144,7 +147,7 @@ export class Conn {
 function clear(c: Conn): void {
   c.id = c.f = c.lastIo = c.deadline = c.srcOff = c.sendSince = c.headLen = c.bodyLen = c.bodyGot = c.headScan = c.chunkState = c.reqId = c.respLeft = c.respDeadline = c.drainDeadline = c.rx.n = c.tx.n = 0;
   c.reqStart = -1;
-  c.s = c.fn = c.protoFn = c.data = c.src = null;
+  c.s = c.fn = c.protoFn = c.fastFn = c.data = c.src = null;
   c.wakeQueue.splice(0, c.wakeQueue.length);
 }
 
@@ -307,6 +310,9 @@ function sockHandler(c: Conn, id: number): SockHandler {
         if (c.tx.n || c.src || c.f & (F.DRAINING | F.CLIENT)) sched(c.mgr, c);
       }
     },
+    data: function (str: string) {
+      return c.id === id && !!c.fastFn && c.fastFn(c, str);
+    },
     closed: function (err: number) {
       if (c.id === id) {
         c.s = null; // gone: nothing to release
@@ -357,14 +363,15 @@ function refuse(m: Mgr, s: Sock, busy: Uint8Array | null): SockHandler {
   return { readable: noop, writable: push, closed: function () { off = -1; } };
 }
 
-/** Listen on `port`; accepted connections get `fn` (and the protocol handler `pfn`, `flags`); when every slot is busy a newcomer is sent `busy`, then closed. False if the port cannot be bound. */
-export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler | null, flags?: number, busy?: Uint8Array): boolean {
+/** Listen on `port`; accepted connections get `fn` (and the protocol handler `pfn`, its fast path `fast`, `flags`); when every slot is busy a newcomer is sent `busy`, then closed. False if the port cannot be bound. */
+export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler | null, flags?: number, busy?: Uint8Array, fast?: (c: Conn, s: string) => boolean): boolean {
   const l = m.hal.net.listen(
     port,
     function (s: Sock) {
       const c = takeSlot(m);
       if (!c) return refuse(m, s, busy || null);
       connOpen(c, s, F.ACCEPTED | F.WRITABLE | (flags || 0), fn, pfn || null); // an accepted socket takes bytes at once
+      c.fastFn = fast || null;
       const h = sockHandler(c, c.id);
       emit(c, Ev.Open, null);
       if (c.id) emit(c, Ev.Accept, null);

@@ -66,7 +66,8 @@ function flush(c: Conn): number {
  *    e. write: pending source into tx, tx into the socket → Write;
  *    f. close if CLOSING, or DRAINING with nothing left to send → Close, slot freed;
  * 3. arm one HAL timer for the earliest deadline or timer.
- * Handlers run only from here (and from HAL socket callbacks for Close): never re-entrantly.
+ * Handlers run only from here, from HAL socket callbacks (Close, and the HTTP fast path: a whole head delivered to
+ * an idle connection, httpd.ts httpFast) and from timers: never re-entrantly.
  */
 export function mgrPoll(m: Mgr): void {
   const clock = m.hal.clock;
