@@ -80,6 +80,8 @@ const enum F {
   Cut = 32,
   /** Input was dropped (after Cut, or after the core's close()) since the last look. */
   Rx = 64,
+  /** A second piece (a whole response, send()) was taken while one was in flight: none more until `drain`. */
+  More = 128,
 }
 
 /** Stands in for the socket of a connect that threw (the Linux build): close() and shutdown() may still end it. */
@@ -199,11 +201,15 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
       return k;
     },
 
-    /** A whole response as the string it was built as: no bytes made, none converted back (at most one piece). */
+    /**
+     * A whole response as the string it was built as: no bytes made, none converted back. At most one piece, and
+     * at most two in flight: the previous response's `drain` is often still queued behind the next request's `data`
+     * (2v29 runs `data` at once and queues `drain`), and waiting for it would cost a poll pass per request.
+     */
     send(d) {
       const w = this;
-      if (d.length > PIECE || w.f & (F.Busy | F.Shut | F.Dead)) return false;
-      w.f |= F.Busy;
+      if (d.length > PIECE || w.f & (F.More | F.Shut | F.Dead) || !(w.f & F.Conn)) return false;
+      w.f |= w.f & F.Busy ? F.More : F.Busy;
       try {
         w.s.write(d);
       } catch (x) {
@@ -259,7 +265,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
   /** `drain`, the connect callback, or the retry after a failed conversion: the piece (or the wait) is over. */
   const dr = (w: S): void => {
     if ((w.f & (F.Busy | F.Dead)) !== F.Busy) return;
-    w.f = (w.f & ~F.Busy) | F.Conn;
+    w.f = (w.f & ~(F.Busy | F.More)) | F.Conn;
     if (w.f & F.Shut) w.s.end();
     else w.h.writable();
   };

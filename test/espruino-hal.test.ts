@@ -319,6 +319,39 @@ describe('espruino HAL: reading', () => {
   });
 });
 
+describe('espruino HAL: whole strings', () => {
+  it('send() takes a whole response string as it is: two pieces in flight at most, none over a piece', () => {
+    const { raw, sock } = accepted();
+    expect(sock.send!('x'.repeat(PIECE + 1))).toBe(false);
+    expect(sock.send!('one')).toBe(true);
+    expect(sock.send!('two')).toBe(true); // the first one's drain may still be queued behind the next request
+    expect(sock.send!('three')).toBe(false);
+    expect(sock.write(pattern(3), 0, 3)).toBe(0);
+    expect(raw.written).toEqual(['one', 'two']);
+    raw.emit('drain');
+    expect(sock.send!('three')).toBe(true);
+    expect(raw.written).toEqual(['one', 'two', 'three']);
+  });
+
+  it('offers a string that arrives while nothing is unread to data(); one it refuses is queued and read as bytes', () => {
+    const { raw, sock, r } = accepted();
+    const seen: string[] = [];
+    let take = true;
+    r.h.data = (d: string) => (seen.push(d), take);
+    raw.emit('data', 'whole');
+    expect(seen).toEqual(['whole']);
+    expect(r.ev).toEqual([]);
+    take = false;
+    raw.emit('data', 'kept');
+    expect(r.ev).toEqual(['readable']);
+    raw.emit('data', 'behind'); // something is unread: not offered
+    expect(seen).toEqual(['whole', 'kept']);
+    const dst = new Uint8Array(20);
+    expect(sock.read(dst, 0, 20)).toBe(10);
+    expect(latin1(dst.subarray(0, 10))).toBe('keptbehind');
+  });
+});
+
 describe('espruino HAL: a lingering close', () => {
   it('close() with input still arriving ends the socket only once the peer is quiet: a reset would lose the answer', () => {
     const { f, raw, sock, r } = accepted();
