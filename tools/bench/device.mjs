@@ -197,7 +197,8 @@ try {
   const pp = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--board', 'linux', '--entry', join(ROOT, 'tools/bench/path.ts'),
     '--out', join(tmp, 'path'), '--build', join(tmp, 'path-build'), '--quiet'], { stdio: 'inherit' });
   if (pp.status) die('tools/bench/path.ts did not build');
-  const path = spawnSync(espruino, [join(tmp, 'path/linux/app.js')], { encoding: 'utf8', input: '', timeout: 120000 });
+  // In the scratch folder: the firmware's settings (a password, for the signed-in request) go to the flash file there.
+  const path = spawnSync(espruino, [join(tmp, 'path/linux/app.js')], { encoding: 'utf8', input: '', timeout: 120000, cwd: tmp });
   process.stdout.write('\nthe whole request in the runtime, on this interpreter:\n' + (path.stdout || '').split('\n').filter((l) => / us /.test(l)).join('\n') + '\n');
 } finally {
   cleanup();
