@@ -12,7 +12,7 @@ import { hex } from "./record";
 declare function atob(s: string): string;
 
 /** PBKDF2 iterations for a new hash (stored with it, so it can be raised later). Each sign-in costs this many HMACs on the chip. */
-export const ITERATIONS = 2048;
+const ITERATIONS = 2048;
 /** Shortest admin password. */
 export const MIN_PASSWORD = 8;
 /** Sessions kept at once; a new one replaces the oldest. */

@@ -113,7 +113,7 @@ export function ascii(j: string): string {
 }
 
 /** Bytes of `s` in UTF-8 (a string of char codes 0-255 counts 1 per char below 128, 2 above). */
-export function utf8Length(s: string): number {
+function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

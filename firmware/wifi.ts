@@ -83,7 +83,7 @@ export function hostName(name: string): string {
 }
 
 /** The AP's name: the setting, or espweb-XXXX from the last two bytes of the MAC. */
-export function apName(n: Net): string {
+function apName(n: Net): string {
   const s = n.cfg().apSsid as string;
   if (s) return s;
   const mac = n.hal.wifi ? n.hal.wifi.mac().replace(/:/g, "") : "";

@@ -58,7 +58,7 @@ const TRAIL_OWS = /[ \t]+$/;
 const SPECIAL: { [name: string]: number } = { host: 1, "content-length": 2, "transfer-encoding": 3, connection: 4, expect: 5 };
 
 /** `s` without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS; not String.trim, which also eats obs-text 0xA0). */
-export function ows(s: string): string {
+function ows(s: string): string {
   return s.replace(LEAD_OWS, "").replace(TRAIL_OWS, "");
 }
 

@@ -2,7 +2,7 @@
 export { Ev } from "./event";
 export type { Handler, EvArgs } from "./event";
 export { Mgr, Conn, F, send, connDrain, connClose, connect, listen, wakeup, poolUsed, connById } from "./net";
-export { mgrInit, mgrPoll } from "./poll";
+export { mgrInit, mgrPoll, mgrFree } from "./poll";
 export { timerAdd, timerDel } from "./timer";
 export { HttpMsg, httpHeader, httpVar, urlDecode, reason } from "./http";
 export { httpListen, httpReply, httpStart, httpWrite, httpEnd, httpCanWrite, httpBodyStream, httpResp, Resp } from "./httpd";

@@ -16,6 +16,22 @@ export function mgrInit(hal: Hal, lim: Limits): Mgr {
   return m;
 }
 
+/**
+ * Stop a manager: its listeners closed, every connection freed (each gets Close; unsent output is dropped), its
+ * timers and its wake-up timer cancelled. The slots stay allocated but unused; nothing runs for it afterwards.
+ */
+export function mgrFree(m: Mgr): void {
+  for (let i = 0; i < m.listenList.length; i++) m.listenList[i].close();
+  m.listenList = [];
+  for (let i = 0; i < m.conns.length; i++) connFree(m.conns[i], 0);
+  m.timers = [];
+  if (m.wakeTimer >= 0) m.hal.clock.cancel(m.wakeTimer);
+  m.wakeTimer = -1;
+  m.pollFn = noop;
+}
+
+function noop(): void {}
+
 /** Move queued bytes to the socket: first what fits of the pending source into tx, then tx into the HAL. Returns bytes sent. */
 function flush(c: Conn): number {
   const tx = c.tx;

@@ -1,6 +1,6 @@
 /** The manager below HTTP: raw listeners, outgoing connections, timers, events. */
 import { Sim } from "../hal/sim";
-import { Ev, Conn, mgrInit, listen, connect, send, connDrain, timerAdd, timerDel, limits, ioDel } from "../src/index";
+import { Ev, Conn, mgrInit, mgrFree, listen, connect, send, connDrain, timerAdd, timerDel, limits, ioDel } from "../src/index";
 import { used } from "./util";
 
 const lim = limits({ slots: 3, rxSize: 256, txSize: 256 });
@@ -88,4 +88,30 @@ test("listening twice on one port fails cleanly", () => {
   const mgr = mgrInit(sim, lim);
   expect(listen(mgr, 80, null)).toBe(true);
   expect(listen(mgr, 80, null)).toBe(false);
+});
+
+test("mgrFree: listeners closed, every connection gets Close and its socket closes, timers never fire", () => {
+  const sim = new Sim();
+  const mgr = mgrInit(sim, lim);
+  const closes: number[] = [];
+  listen(mgr, 7, (c, ev, _d) => {
+    if (ev === Ev.Close) closes.push(c.id);
+  });
+  let fired = 0;
+  timerAdd(mgr, 100, false, () => fired++);
+  sim.run();
+  const a = sim.connect(7);
+  const b = sim.connect(7);
+  a.send("x");
+  sim.run();
+  expect(used(mgr)).toBe(2);
+  mgrFree(mgr);
+  sim.run();
+  expect(closes).toHaveLength(2);
+  expect(a.gotFin && b.gotFin).toBe(true);
+  expect(used(mgr)).toBe(0);
+  expect(sim.connect(7).refused).toBe(true);
+  sim.advance(1000);
+  expect(fired).toBe(0);
+  expect(sim.openSockets()).toBe(0);
 });
