@@ -26,33 +26,47 @@ const walk = require('acorn-walk');
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Globals Espruino 2v29 does not have (a `typeof X` test is allowed). */
-export const MISSING_GLOBALS = [
-  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'Symbol', 'Proxy', 'Reflect',
-  'TextEncoder', 'TextDecoder', 'Buffer', 'BigInt', 'BigInt64Array', 'BigUint64Array',
-  'RangeError', 'URIError', 'EvalError', 'AggregateError', 'Intl', 'SharedArrayBuffer', 'Atomics',
-];
+/*
+ * What Espruino 2v29's library has is written down once, in the emulator's sandbox (emulator/sandbox.js: the
+ * built-ins the 2v29 sources declare, which the emulator keeps and nothing else): the lists below are derived
+ * from it, so `make compat` and `make run` cannot disagree about a global, a static or a method.
+ */
+const SANDBOX = require('../emulator/sandbox.js');
 
-/** Static members Espruino lacks, by global object. */
-export const MISSING_STATICS = {
-  Array: ['from', 'of'],
-  Object: ['freeze', 'seal', 'is', 'isFrozen', 'isSealed', 'preventExtensions'],
-  Number: ['isInteger', 'isSafeInteger'],
-  Math: ['trunc', 'sign', 'imul'],
-  Promise: ['race', 'allSettled', 'any'],
-  Uint8Array: ['from', 'of'], Int8Array: ['from', 'of'], Uint8ClampedArray: ['from', 'of'],
-  Uint16Array: ['from', 'of'], Int16Array: ['from', 'of'], Uint32Array: ['from', 'of'],
-  Int32Array: ['from', 'of'], Float32Array: ['from', 'of'], Float64Array: ['from', 'of'],
-};
+/** Globals Espruino 2v29 does not have (a `typeof X` test is allowed): V8's it lacks, and hosts' (Node, browsers). */
+export const MISSING_GLOBALS = SANDBOX.ABSENT_GLOBALS.concat(['TextEncoder', 'TextDecoder', 'Buffer']);
 
-/** Methods Espruino lacks on every object that could have them (called as `x.name(…)`). */
-export const MISSING_METHODS = {
-  finally: 'Promise.prototype.finally',
-  flat: 'Array.prototype.flat',
-  flatMap: 'Array.prototype.flatMap',
-  at: 'Array.prototype.at',
-  copyWithin: 'copyWithin',
-};
+/** Static members Espruino has, by global object (the sandbox's kept members of each constructor; the typed arrays share theirs). */
+const TYPED = ['Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array'];
+const KEPT = {};
+for (const [target, names] of SANDBOX.KEEP) {
+  if (/^[A-Za-z]+$/.test(target)) KEPT[target] = names;
+  else if (target === 'Object.getPrototypeOf(Uint8Array)') for (const t of TYPED) KEPT[t] = names;
+}
+
+/** Static members Espruino lacks, by global object: what V8 has there and the sandbox does not keep. */
+export const MISSING_STATICS = {};
+for (const g of Object.keys(KEPT)) {
+  const host = globalThis[g];
+  MISSING_STATICS[g] = Object.getOwnPropertyNames(host).filter((k) => KEPT[g].indexOf(k) < 0 && k !== 'arguments' && k !== 'caller');
+  if (TYPED.indexOf(g) >= 0) MISSING_STATICS[g] = MISSING_STATICS[g].concat(['from', 'of'].filter((k) => KEPT[g].indexOf(k) < 0));
+}
+
+/**
+ * Methods Espruino lacks on every built-in that could have them, called as `x.name(…)`: a method of V8's Array,
+ * String, typed array, Number or Promise prototypes that the sandbox keeps on none of its prototypes. Names an
+ * application's own objects commonly have (keys, values, entries…) are left out: the call could be on one of them.
+ */
+const PROTOS = [['Array.prototype', Array.prototype], ['String.prototype', String.prototype], ['Number.prototype', Number.prototype],
+  ['Promise.prototype', Promise.prototype], ['Object.getPrototypeOf(Uint8Array.prototype)', Object.getPrototypeOf(Uint8Array.prototype)]];
+const KEPT_METHODS = new Set();
+for (const [target, names] of SANDBOX.KEEP) if (/prototype/.test(target)) for (const n of names) KEPT_METHODS.add(n);
+const COMMON_NAMES = ['keys', 'values', 'entries', 'toLocaleString', 'with', 'constructor', 'length', 'search', 'link'];
+export const MISSING_METHODS = {};
+for (const [where, proto] of PROTOS)
+  for (const k of Object.getOwnPropertyNames(proto))
+    if (typeof Object.getOwnPropertyDescriptor(proto, k).value === 'function' && !KEPT_METHODS.has(k) && COMMON_NAMES.indexOf(k) < 0 && !MISSING_METHODS[k])
+      MISSING_METHODS[k] = where.replace('Object.getPrototypeOf(Uint8Array.prototype)', 'TypedArray.prototype') + '.' + k;
 
 /**
  * Built-ins whose methods exist only on instances (measured on 2v29:
