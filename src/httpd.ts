@@ -256,7 +256,7 @@ function httpFast(c: Conn, s: string): boolean {
   const n = s.length;
   const m = c.mgr;
   // 2v29's indexOf takes a tail that begins the needle for a match: the last char is checked as well.
-  if (c.f & (F.READABLE | F.WORK | F.RESP | F.HDRS | F.DRAINING | F.CLOSING | F.EOF) || c.rx.n || c.tx.n || c.src || n > c.rx.b.length || s.indexOf("\r\n\r\n") !== n - 4 || s.charCodeAt(n - 1) !== 10 || s.indexOf("\n") > m.lim.maxLine + 1)
+  if (c.f & (F.READABLE | F.WORK | F.INREQ | F.ENDING | F.EOF) || c.rx.n || c.tx.n || c.src || n > c.rx.b.length || s.indexOf("\r\n\r\n") !== n - 4 || s.charCodeAt(n - 1) !== 10 || s.indexOf("\n") > m.lim.maxLine + 1)
     return false;
   const hm = c.hm as HttpMsg;
   if (parseHead(hm, s) || hm.cl > 0 || hm.fl & (F.CHUNKED | F.CONT)) return false;
@@ -268,7 +268,7 @@ function httpFast(c: Conn, s: string): boolean {
   c.respDeadline = now + m.lim.respMs;
   m.cur = c;
   emit(c, Ev.HttpHdrs, hm);
-  if (c.id && !(c.f & (F.DRAINING | F.CLOSING))) {
+  if (c.id && !(c.f & F.ENDING)) {
     c.f &= ~F.HDRS;
     if (c.f & F.STARTED || !(c.f & F.RESP)) {
       // Answered at the head, as serve() does.
@@ -283,7 +283,7 @@ function httpFast(c: Conn, s: string): boolean {
   m.cur = null;
   if (c.id) {
     // Done and idle: nothing for a pass to do (the idle deadline set at the last visit only comes early).
-    if (c.f & (F.RESP | F.HDRS | F.DRAINING | F.CLOSING) || c.tx.n || c.src) sched(m, c);
+    if (c.f & (F.INREQ | F.ENDING) || c.tx.n || c.src) sched(m, c);
     else c.f &= ~F.WORK;
   }
   return true;
@@ -294,7 +294,7 @@ function serve(c: Conn, now: number): void {
   const rx = c.rx;
   const hm = c.hm as HttpMsg;
   const lim = c.mgr.lim;
-  while (c.id && !(c.f & (F.DRAINING | F.CLOSING))) {
+  while (c.id && !(c.f & F.ENDING)) {
     checkDone(c);
     if (!(c.f & F.HDRS)) {
       if (c.f & F.RESP) break; // guarantee 2: the next request waits, unparsed
@@ -341,7 +341,7 @@ function serve(c: Conn, now: number): void {
       c.bodyGot = c.chunkState = 0;
       c.respDeadline = now + lim.respMs;
       emit(c, Ev.HttpHdrs, hm);
-      if (!c.id || c.f & (F.DRAINING | F.CLOSING)) break;
+      if (!c.id || c.f & F.ENDING) break;
       if (c.f & F.STREAM) {
         if (!(c.f & F.CHUNKED) && c.bodyLen > lim.maxBody) return reject(c, 413, "body over " + lim.maxBody + " bytes");
         ioDel(rx, 0, c.headLen); // the head is parsed into strings: give its room to the body
@@ -474,9 +474,9 @@ function deadlines(c: Conn, now: number): void {
   let dl = 0;
   let d: number;
   c.deadline = 0;
-  if (c.f & (F.DRAINING | F.CLOSING)) return;
+  if (c.f & F.ENDING) return;
   // Not while a delivered request waits for its response: that has its own deadline.
-  if (c.reqStart >= 0 && (c.f & (F.RESP | F.HDRS)) !== F.RESP) {
+  if (c.reqStart >= 0 && (c.f & F.INREQ) !== F.RESP) {
     const hdr = !(c.f & F.HDRS);
     dl = c.reqStart + (hdr ? lim.hdrMs : lim.bodyMs);
     if (now >= dl) return reject(c, 408, hdr ? "headers timeout" : "body timeout");
@@ -484,11 +484,11 @@ function deadlines(c: Conn, now: number): void {
   if (c.f & F.DELIV) {
     if (now >= c.respDeadline) {
       runtimeReply(c, 503, "no response in time", false);
-      if (c.f & (F.DRAINING | F.CLOSING)) return;
+      if (c.f & F.ENDING) return;
     } else if (!dl || c.respDeadline < dl) dl = c.respDeadline;
   }
   if (c.tx.n || c.src) d = c.sendSince + lim.drainMs; // a peer that stopped reading
-  else if (!(c.f & (F.RESP | F.HDRS)) && !c.rx.n) d = c.lastIo + lim.idleMs; // idle keep-alive: closed silently
+  else if (!(c.f & F.INREQ) && !c.rx.n) d = c.lastIo + lim.idleMs; // idle keep-alive: closed silently
   else d = 0;
   if (d && now >= d) c.f |= F.CLOSING;
   else c.deadline = d && (!dl || d < dl) ? d : dl;

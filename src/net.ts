@@ -34,6 +34,9 @@ import type { HttpMsg } from "./http";
  * | HTTP     | 0x400000 | speaks HTTP/1.1 as a server |
  * | CONT     | 0x800000 | HTTP: a 100 Continue is owed before the body is read |
  * | WORK     | 0x1000000| the next poll pass must visit this connection (its state changed outside a visit: sched(m, c)) |
+ *
+ * Named masks: INREQ (RESP | HDRS: a request is being read or answered), ENDING (DRAINING | CLOSING). The HTTP
+ * bits belong to httpd.ts, which alone sets them; elsewhere they are read through these names.
  */
 export const enum F {
   ACCEPTED = 0x1,
@@ -61,6 +64,10 @@ export const enum F {
   HTTP = 0x400000,
   CONT = 0x800000,
   WORK = 0x1000000,
+  /** Named masks (folded into literals by the compiler: no cost). A request is being read or answered: the slot is busy. */
+  INREQ = RESP | HDRS,
+  /** The connection is on its way out: nothing new starts on it. */
+  ENDING = DRAINING | CLOSING,
 }
 
 /** One slot of the pool: preallocated buffers and state, reused by successive connections. */
@@ -272,7 +279,7 @@ function takeSlot(m: Mgr): Conn | null {
   for (let i = 0; i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) return c;
-    if ((c.f & (F.ACCEPTED | F.RESP | F.HDRS | F.DRAINING | F.CLOSING)) !== F.ACCEPTED || c.tx.n || c.src) continue;
+    if ((c.f & (F.ACCEPTED | F.INREQ | F.ENDING)) !== F.ACCEPTED || c.tx.n || c.src) continue;
     // A request head under way (reqStart: its first byte; its bytes so far in rx) is judged by its rate, over at
     // least a second: one that has brought fewer than minRate bytes so far may make room at once, the oldest first,
     // so a newcomer whose head is a moment away keeps its slot. A connection with no request under way, by its idle

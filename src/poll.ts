@@ -100,7 +100,7 @@ export function mgrPoll(m: Mgr): void {
       continue;
     }
     c.f &= ~F.WORK;
-    if (c.f & F.READABLE && !(c.f & (F.DRAINING | F.CLOSING)) && c.s) {
+    if (c.f & F.READABLE && !(c.f & F.ENDING) && c.s) {
       const rx = c.rx;
       let got = 0;
       while (rx.n < rx.b.length) {
