@@ -227,8 +227,11 @@ function noop(): void {}
  * changes a connection's state from outside a visit must call this with `c`, or the change waits for a deadline.
  */
 export function sched(m: Mgr, c?: Conn): void {
-  if (c) c.f |= F.WORK;
-  if (!m.pollSoon && c !== m.cur) {
+  if (c) {
+    if (c === m.cur) return; // a mark here would outlive the visit and send the next request the slow way
+    c.f |= F.WORK;
+  }
+  if (!m.pollSoon) {
     m.pollSoon = true;
     m.hal.clock.soon(m.pollFn);
   }

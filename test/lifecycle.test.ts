@@ -410,6 +410,42 @@ describe("guarantee 7: a client that half-closes after its request still gets th
   });
 });
 
+describe("the fast path", () => {
+  test("a whole head on an idle connection is answered with no poll pass, also after one served the ordinary way", () => {
+    const { sim, client, mgr } = server((c, ev, _d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    });
+    const cl = client();
+    cl.send(GET("/a"), { split: [5] }); // in two pieces: parsed from the slot's buffer, in a poll pass
+    sim.run();
+    let passes = 0;
+    const pf = mgr.pollFn;
+    mgr.pollFn = () => {
+      passes++;
+      pf();
+    };
+    for (let i = 0; i < 3; i++) {
+      cl.send(GET("/b"));
+      sim.run();
+    }
+    expect(statuses(cl.received)).toEqual([200, 200, 200, 200]);
+    expect(passes).toBe(0);
+  });
+  test("a head with a body, a pipelined pair, or a head in pieces takes the ordinary path, answered the same", () => {
+    const { sim, client } = server((c, ev, d) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", d.target + ":" + d.len);
+    });
+    const cl = client();
+    cl.send("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    sim.run();
+    cl.send(GET("/x") + GET("/y"));
+    sim.run();
+    cl.send(GET("/z"), { split: [3, 9] });
+    sim.run();
+    expect(bodies(cl.received)).toEqual(["/p:3", "/x:0", "/y:0", "/z:0"]);
+  });
+});
+
 describe("a peer that outruns the board (the HAL cuts its input)", () => {
   test("every request complete before the cut is answered in order, then a FIN; the partial one gets nothing", () => {
     const { sim, client, pending, mgr } = deferring({ rxSize: 64 });
