@@ -79,10 +79,11 @@ function queue(c: Conn, d: Uint8Array | string): boolean {
 /** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
 function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | string | null): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
-  const own = hdrs ? connTokens(hdrs) : null; // the handler's own Connection field, if any
+  // The handler's own Connection field, if any (two native searches rule it out, as a rule: the parse is dearer).
+  const own = hdrs && (hdrs.indexOf("onnection") >= 0 || hdrs.indexOf("ONNECTION") >= 0) ? connTokens(hdrs) : null;
   if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
   c.mgr.codes[(code / 100) | 0]++;
-  let h = "HTTP/1.1 " + code + " " + reason(code) + "\r\n" + hdrs;
+  let h = (code === 200 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 " + code + " " + reason(code) + "\r\n") + hdrs;
   // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
   const none = code < 200 || code === 204 || code === 304;
   if (none) len = 0;
@@ -121,8 +122,8 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   if (body !== null || !len) {
     c.respLeft = 0;
     c.f |= F.RLAST;
+    if (!c.src) respDone(c);
   }
-  checkDone(c);
   return true;
 }
 
@@ -256,7 +257,7 @@ function httpFast(c: Conn, s: string): boolean {
   const n = s.length;
   const m = c.mgr;
   // 2v29's indexOf takes a tail that begins the needle for a match: the last char is checked as well.
-  if (c.f & (F.READABLE | F.WORK | F.INREQ | F.ENDING | F.EOF) || c.rx.n || c.tx.n || c.src || n > c.rx.b.length || s.indexOf("\r\n\r\n") !== n - 4 || s.charCodeAt(n - 1) !== 10 || s.indexOf("\n") > m.lim.maxLine + 1)
+  if (c.f & (F.READABLE | F.WORK | F.INREQ | F.ENDING | F.EOF) || c.rx.n || c.tx.n || c.src || n > c.rx.b.length || s.indexOf("\r\n\r\n") !== n - 4 || s.charCodeAt(n - 1) !== 10 || (n > m.lim.maxLine && s.indexOf("\n") > m.lim.maxLine + 1))
     return false;
   const hm = c.hm as HttpMsg;
   if (parseHead(hm, s) || hm.cl > 0 || hm.fl & (F.CHUNKED | F.CONT)) return false;
