@@ -88,7 +88,7 @@ function flush(c: Conn): number {
 export function mgrPoll(m: Mgr): void {
   const clock = m.hal.clock;
   let now = clock.now();
-  let next = timersPoll(m, now);
+  let next = m.timers.length ? timersPoll(m, now) : 0;
   for (let i = 0, k = m.nopen; k > 0 && i < m.conns.length; i++) {
     const c = m.conns[i];
     if (!c.id) continue;
@@ -148,9 +148,9 @@ export function mgrPoll(m: Mgr): void {
     if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
     if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
   }
-  // One HAL timer for the earliest thing that is due.
-  now = clock.now();
+  // One HAL timer for the earliest thing that is due (the clock read again only to arm it: a read is ~6 µs on 2v29).
   if (next && (m.wakeTimer < 0 || next < m.wakeAt || m.wakeAt <= now)) {
+    now = clock.now();
     if (m.wakeTimer >= 0) clock.cancel(m.wakeTimer);
     m.wakeAt = next;
     m.wakeTimer = clock.after(Math.max(0, next - now), function () {
