@@ -174,7 +174,7 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
         got += d.length;
       }
       w.n -= got;
-      return got ? got : w.f & F.Cut ? -2 : w.f & F.Eof ? -1 : 0;
+      return got ? got : w.f & F.Cut ? -2 : w.f & (F.Eof | F.Dead) ? -1 : 0;
     },
 
     write(src, off, len) {
