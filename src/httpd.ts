@@ -24,7 +24,8 @@ export function httpListen(m: Mgr, port: number, fn: Handler): boolean {
   const busy = m.hal.codec.bytes(
     "HTTP/1.1 503 " + reason(503) + "\r\n" + textHdrs(m, 503) + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n" + body,
   );
-  return listen(m, port, fn, httpProto as Handler, F.HTTP, busy, httpFast);
+  // The HTTP handler acts on Error, Open and Poll alone.
+  return listen(m, port, fn, httpProto as Handler, F.HTTP, busy, httpFast, (1 << Ev.Error) | (1 << Ev.Open) | (1 << Ev.Poll));
 }
 
 /** The protocol handler: parses on Poll (after reads), enforces deadlines. */
