@@ -224,7 +224,7 @@ function emulatorEnv(): () => Promise<ContractEnv> {
           s.once('error', () => r());
         });
         return {
-          send: (str: string) => void s.write(Buffer.from(str, 'latin1')),
+          send: (str: string) => void s.write(str, 'latin1'),
           end: () => void s.end(),
           reset: () => void s.resetAndDestroy(),
           received: () => got,
