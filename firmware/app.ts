@@ -414,14 +414,17 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   consoleGuard(app);
   app.upd = null;
   // Called for every event of every connection (a poll pass included): the common ones leave after a comparison or two.
+  // Each branch returns: the interpreter reads through the text of every `else` it skips, on every call.
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     if (ev === Ev.HttpMsg) {
       const u = app.upd;
-      if (u && u.up && u.up.c === c) uploaded(app, u, c);
-      else route(app, c, data);
-    } else if (ev === Ev.HttpHdrs) {
+      return u && u.up && u.up.c === c ? uploaded(app, u, c) : route(app, c, data);
+    }
+    if (ev === Ev.HttpHdrs) {
       if (data.method === "POST" && data.uri === "/api/update") route(app, c, data, true);
-    } else if (ev === Ev.HttpBody || ev === Ev.Close) {
+      return;
+    }
+    if (ev === Ev.HttpBody || ev === Ev.Close) {
       const u = app.upd;
       if (!u || !u.up || u.up.c !== c) return;
       if (ev === Ev.Close) updates(u, Op.Gone, c, null);

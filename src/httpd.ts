@@ -51,9 +51,6 @@ function respDone(c: Conn): void {
   sched(c.mgr, c);
 }
 
-function checkDone(c: Conn): void {
-  if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
-}
 
 /** Put bytes (or a string of char codes 0-255) on the send side: what fits into tx, the rest referenced as the pending source (never copied whole). */
 function queue(c: Conn, d: Uint8Array | string): boolean {
@@ -100,31 +97,30 @@ function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Arra
   else if (c.f & F.V10) h += "Connection: keep-alive\r\n";
   h += "\r\n";
   const send = body !== null && len > 0 && !(c.f & F.HEAD);
-  c.f |= F.STARTED;
-  c.respLeft = len;
-  if (send && typeof body !== "string") {
-    if (ioFree(c.tx) >= h.length) {
-      queue(c, h);
-      queue(c, body as Uint8Array);
-    } else {
-      // Rare: the previous response's tail still fills tx. One joined copy keeps a single pending source.
-      const all = new Uint8Array(h.length + body.length);
-      c.mgr.hal.codec.put(all, 0, h);
-      all.set(body as Uint8Array, h.length);
-      queue(c, all);
-    }
-  } else {
+  const done = body !== null || !len; // every byte of the response is given now
+  c.f |= F.STARTED | (done ? F.RLAST : 0);
+  c.respLeft = done ? 0 : len;
+  if (!send || typeof body === "string") {
+    // The usual case first, and returning: the interpreter reads through the text of any block it skips.
     const all = send ? h + body : h; // a string body goes with the head: one piece
     // A whole response on an empty send side goes to the socket as the string it is, when the socket takes it
     // whole now (no bytes made, none converted back); otherwise through tx as usual.
     const s = c.s;
-    if ((body === null && len) || c.tx.n || c.src || !(c.f & F.WRITABLE) || !s || !s.send || !s.send(all)) queue(c, all);
+    if (!done || c.tx.n || c.src || !(c.f & F.WRITABLE) || !s || !s.send || !s.send(all)) queue(c, all);
+    if (done && !c.src) respDone(c);
+    return true;
   }
-  if (body !== null || !len) {
-    c.respLeft = 0;
-    c.f |= F.RLAST;
-    if (!c.src) respDone(c);
+  if (ioFree(c.tx) >= h.length) {
+    queue(c, h);
+    queue(c, body as Uint8Array);
+  } else {
+    // Rare: the previous response's tail still fills tx. One joined copy keeps a single pending source.
+    const all = new Uint8Array(h.length + (body as Uint8Array).length);
+    c.mgr.hal.codec.put(all, 0, h);
+    all.set(body as Uint8Array, h.length);
+    queue(c, all);
   }
+  if (done && !c.src) respDone(c);
   return true;
 }
 
@@ -175,7 +171,7 @@ export function httpWrite(c: Conn, data: string | Uint8Array): boolean {
     if (!c.respLeft) c.f |= F.RLAST;
   }
   if (!(c.f & F.HEAD)) queue(c, b);
-  checkDone(c);
+  if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
   return true;
 }
 
@@ -186,7 +182,7 @@ export function httpEnd(c: Conn): boolean {
     if (!(c.f & F.HEAD)) queue(c, "0\r\n\r\n");
   } else if (!(c.f & F.RNOLEN)) return false;
   c.f |= F.RLAST;
-  checkDone(c);
+  if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
   return true;
 }
 
@@ -297,7 +293,7 @@ function serve(c: Conn, now: number): void {
   const hm = c.hm as HttpMsg;
   const lim = c.mgr.lim;
   while (c.id && !(c.f & F.ENDING)) {
-    checkDone(c);
+    if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
     if (!(c.f & F.HDRS)) {
       if (c.f & F.RESP) break; // guarantee 2: the next request waits, unparsed
       // RFC 9112 §2.2: empty lines before a request line are ignored.

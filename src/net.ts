@@ -246,14 +246,19 @@ export function emit(c: Conn, ev: Ev, data: any): void {
     if ((c.protoEv >> ev) & 1 && c.protoFn) (c.protoFn as any)(c, ev, data);
     if (c.fn && c.id === id) (c.fn as any)(c, ev, data);
   } catch (e) {
-    const why = "handler error on conn " + id + " ev " + ev + ": " + e;
-    c.mgr.hal.log(why);
-    c.mgr.nerr++;
-    if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
-    // The protocol may still answer for the handler (HTTP: 500), then the connection ends.
-    if (c.protoFn) (c.protoFn as any)(c, Ev.Error, why);
-    if (!(c.f & F.DRAINING)) c.f |= F.CLOSING;
+    // In a function of its own: the interpreter reads through the text of a block it skips, on every call.
+    failed(c, id, ev, e);
   }
+}
+
+/** A handler threw: logged and counted; the protocol may still answer for it (HTTP: 500), then the connection ends. */
+function failed(c: Conn, id: number, ev: Ev, e: unknown): void {
+  const why = "handler error on conn " + id + " ev " + ev + ": " + e;
+  c.mgr.hal.log(why);
+  c.mgr.nerr++;
+  if (c.id !== id || ev === Ev.Close || ev === Ev.Error) return;
+  if (c.protoFn) (c.protoFn as any)(c, Ev.Error, why);
+  if (!(c.f & F.DRAINING)) c.f |= F.CLOSING;
 }
 
 /** Slots in use. */

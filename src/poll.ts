@@ -18,7 +18,8 @@ export function mgrInit(hal: Hal, lim: Limits): Mgr {
 
 /**
  * Stop a manager: its listeners closed, every connection freed (each gets Close; unsent output is dropped), its
- * timers and its wake-up timer cancelled. The slots stay allocated but unused; nothing runs for it afterwards.
+ * timers and its wake-up timer cancelled. The slots stay allocated but unused (a pass already scheduled finds
+ * nothing to do).
  */
 export function mgrFree(m: Mgr): void {
   for (let i = 0; i < m.listenList.length; i++) m.listenList[i].close();
@@ -27,10 +28,7 @@ export function mgrFree(m: Mgr): void {
   m.timers = [];
   if (m.wakeTimer >= 0) m.hal.clock.cancel(m.wakeTimer);
   m.wakeTimer = -1;
-  m.pollFn = noop;
 }
-
-function noop(): void {}
 
 /** Move queued bytes to the socket: first what fits of the pending source into tx, then tx into the HAL. Returns bytes sent. */
 function flush(c: Conn): number {
