@@ -260,7 +260,7 @@ function httpFast(c: Conn, s: string): boolean {
   if (parseHead(hm, s) || hm.cl > 0 || hm.fl & (F.CHUNKED | F.CONT)) return false;
   const now = m.hal.clock.now();
   c.lastIo = now;
-  c.headLen = c.bodyLen = c.bodyGot = c.chunkState = 0;
+  // (headLen and bodyGot are 0 between requests; bodyLen and chunkState are set by the next parse that reads a body.)
   c.f = (c.f & ~REQ_BITS) | F.HDRS | F.RESP | hm.fl;
   c.reqId = m.seq++;
   c.respDeadline = now + m.lim.respMs;
