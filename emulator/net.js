@@ -340,7 +340,11 @@ class Net {
     let p = port | 0;
     const hp = loop ? this.ports.get(p) : undefined;
     if (hp && hp.hostPort) p = hp.hostPort; // the device talking to its own server
-    const hs = hostNet.connect({ host: h, port: p, allowHalfOpen: true });
+    // Its own server still binding its host port (a device's listen is at once; the emulator's is not): connect
+    // once the port is known, not to the device port's number on the host, where something else may listen.
+    const binding = hp && !hp.hostPort;
+    const hs = binding ? new hostNet.Socket({ allowHalfOpen: true }) : hostNet.connect({ host: h, port: p, allowHalfOpen: true });
+    if (binding) hp.ready.then(() => { if (!hs.destroyed) hs.connect({ host: h, port: hp.hostPort }); }, () => hs.destroy());
     const s = this.wrap(hs, false);
     s.obj = obj;
     this.socks.push(s);

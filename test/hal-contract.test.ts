@@ -241,6 +241,6 @@ function emulatorEnv(): () => Promise<ContractEnv> {
   };
 }
 
-netContract('espruino HAL on the emulator', emulatorEnv(), ['half-close', 'error-codes', 'self-connect']);
+netContract('espruino HAL on the emulator', emulatorEnv(), ['half-close', 'error-codes']);
 clockContract('espruino HAL on the emulator', emulatorEnv());
 codecContract('espruino HAL on the emulator', emulatorEnv());

@@ -158,11 +158,9 @@ class Server {
  * - `half-close`: the peer's FIN closes the socket (Espruino 2v29: the interpreter closes on it, and drops what
  *   was not read; the HAL cannot shut down one direction either: shutdown() is a full close);
  * - `error-codes`: a reset, and a refused outgoing connection, are reported as an orderly close (ESP32's lwIP
- *   reports every failure as "connection closed", which 2v29 does not make an error event);
- * - `self-connect`: an outgoing connection to one's own listener (the Espruino HAL in the emulator never reports
- *   it connected: not understood yet, left open; the board's firmware makes no such connection today).
+ *   reports every failure as "connection closed", which 2v29 does not make an error event).
  */
-export type Limit = 'half-close' | 'error-codes' | 'self-connect';
+export type Limit = 'half-close' | 'error-codes';
 
 /** Declare the Net contract tests for one HAL; `makeEnv` builds a fresh platform per test; `limits`: what the platform cannot do. */
 export function netContract(name: string, makeEnv: () => Promise<ContractEnv>, limits: Limit[] = []): void {
@@ -353,7 +351,7 @@ export function netContract(name: string, makeEnv: () => Promise<ContractEnv>, l
       expectNoLeak();
     });
 
-    needs('self-connect')('an outgoing connection to our own listener: first writable() means connected; bytes flow both ways', async () => {
+    test('an outgoing connection to our own listener: first writable() means connected; bytes flow both ways', async () => {
       const srv = listen({ autoRead: true });
       const out = new Conn(null);
       out.autoRead = true;
