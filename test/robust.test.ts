@@ -81,6 +81,18 @@ describe("large heads always get their answer", () => {
   });
 });
 
+describe("the absolute form of a request target (RFC 9112 §3.2.2: a server MUST accept it)", () => {
+  test("GET http://host/api/status reaches its route, on the fast path and in pieces alike", async () => {
+    const req = "GET http://127.0.0.1/api/status?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    for (const piece of [1 << 20, 7]) {
+      const { got } = await blast(req, piece);
+      const r = parseResponses(got, [], true).resps;
+      expect(r.map((x) => x.status)).toEqual([200]);
+      expect(JSON.parse(r[0].body)).toMatchObject({ board: "e2e" });
+    }
+  });
+});
+
 describe("a bad line is refused as soon as it is complete, not when the head's deadline fires", () => {
   test.each([
     ["an unknown version", "GET / HTTP/5.6\r\n", 505],
