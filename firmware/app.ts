@@ -298,10 +298,6 @@ function routeMethods(path: string): string[] | null {
 function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   const method = hm.method === "HEAD" ? "GET" : hm.method;
   const path = hm.uri;
-  // The request a page or a monitor polls, without credentials: answered before the general checks, which it
-  // would pass unchanged (no same-origin check for a GET, no session to look up), a third of its time on 2v29.
-  if (path === "/api/status" && method === "GET" && hm.hn.indexOf("authorization") < 0 && hm.hn.indexOf("cookie") < 0 && (!app.net.ap || deviceHost(hm) || ownName(app, hm)))
-    return void httpReply(c, 200, JSON_HDRS, status(app, false));
   // The captive portal: while the AP runs, a request for another site (a phone's connectivity probe, any page
   // the person tries) is sent to the board's own address, which opens the portal sheet.
   if (app.net.ap && !deviceHost(hm) && !ownName(app, hm)) return portal(app, c);
