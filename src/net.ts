@@ -187,6 +187,8 @@ export class Mgr {
   wakeAt!: number;
   /** Listeners. */
   listenList!: Listener[];
+  /** Free slots an accepted connection may not take: kept for outgoing connections (an MQTT client between two connections holds one). */
+  reserved!: number;
   /** Idle or slow connections evicted for a newcomer, newcomers refused for want of a slot, handler errors: counters since init. */
   nevict!: number;
   nrefused!: number;
@@ -207,6 +209,7 @@ export class Mgr {
     this.wakeTimer = -1;
     this.wakeAt = 0;
     this.listenList = [];
+    this.reserved = 0;
     this.nevict = this.nrefused = this.nerr = 0;
   }
 }
@@ -279,16 +282,19 @@ export const SLOW = "request head arriving too slowly";
  * A free slot; when none, a server connection that only holds one is closed to make room: one idle between requests
  * (nothing read, pending or to send) for at least lim.evictMs, or one whose request head is still arriving slower
  * than lim.minRate bytes/s (it gets an Error event, SLOW, to answer, written before the close). The one waiting
- * longest goes.
+ * longest goes. The first `keep` free slots are not given (Mgr.reserved, for an accepted connection).
  */
-function takeSlot(m: Mgr): Conn | null {
+function takeSlot(m: Mgr, keep: number): Conn | null {
   let old: Conn | null = null;
   let oldAt = 0;
   const now = m.hal.clock.now();
   const lim = m.lim;
   for (let i = 0; i < m.conns.length; i++) {
     const c = m.conns[i];
-    if (!c.id) return c;
+    if (!c.id) {
+      if (keep-- <= 0) return c;
+      continue; // kept free for an outgoing connection
+    }
     if ((c.f & (F.ACCEPTED | F.INREQ | F.ENDING)) !== F.ACCEPTED || c.tx.n || c.src) continue;
     // A request head under way (reqStart: its first byte; its bytes so far in rx) is judged by its rate, over at
     // least a second: one that has brought fewer than minRate bytes so far may make room at once, the oldest first,
@@ -389,7 +395,7 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
   const l = m.hal.net.listen(
     port,
     function (s: Sock) {
-      const c = takeSlot(m);
+      const c = takeSlot(m, m.reserved);
       if (!c) return refuse(m, s, busy || null);
       connOpen(c, s, F.ACCEPTED | F.WRITABLE | (flags || 0), fn, pfn || null); // an accepted socket takes bytes at once
       c.fastFn = fast || null;
@@ -411,7 +417,7 @@ export function listen(m: Mgr, port: number, fn: Handler | null, pfn?: Handler |
 
 /** Open an outgoing connection; Connect follows when it is established, Error and Close if it fails. Null when no slot or socket is free. */
 export function connect(m: Mgr, host: string, port: number, fn: Handler | null): Conn | null {
-  const c = takeSlot(m);
+  const c = takeSlot(m, 0);
   if (!c) return null;
   const s = m.hal.net.connect(host, port, sockHandler(c, m.nextId));
   if (!s) return null;
