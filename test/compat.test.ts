@@ -49,7 +49,22 @@ const rules: [string, string[], string[]][] = [
   ['logical-assignment', ['x ??= 1;', 'x ||= 1;'], ['x = x ?? 1;']],
   ['numeric-separator', ['var n = 1_000;'], ['var n = 1000;']],
   ['loop-binding', ['for (let i = 0; i < 3; i++) fs.push(function () { return i; });'], ['for (let i = 0; i < 3; i++) n += i;', 'for (var i = 0; i < 3; i++) g(i);']],
-  ['regex', ['/(?<=a)b/;', '/(?<n>a)/;', '/\\u0041/;', '/a/y;', '/a/u;', '/\\p{L}/u;', '/^[0-9a-f]{64}$/;', '/a{2,3}/;'], ['/a(?=b)/gim;', '/\\x41/;', '/a\\{2}/;']],
+  [
+    'regex',
+    [
+      '/(?<=a)b/;', '/(?<n>a)/;', '/\\u0041/;', '/a/y;', '/a/u;', '/\\p{L}/u;', '/^[0-9a-f]{64}$/;', '/a{2,3}/;', '/a\\\\{2}/;',
+      'new RegExp("(?<n>a)");', 'RegExp("^a{2}$", "g");', 'new RegExp(`\\\\u0041`);', 'new RegExp(/a/);', 'new RegExp("(");', 'new RegExp(s, "y");',
+      '/a(?=b)/;', '/\\bfoo/;', '/(?:ab)c/;', '/(ab)+/;', '/^ab?c$/;', '/a+?/;', '/^(a|b)$/;', '/^a|b/;', '/(a)\\1/;', '/\\101/;',
+      '/\\cJ/;', '/[[]/;', '/((a)b)/;', '/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)/;', '/^b$/m;',
+    ],
+    [
+      '/^a[bc]+$/gi;', '/\\x41/;', '/a\\{2}/;', '/[(?<a]/;', '/[(?<=]/;', '/\\\\u0041/;', '/[\\d_]+/;', '/[^]/;', '/\\0/;', '/[\\[a]/;',
+      '/(a)(b)/;', '/ab|cd/;', '/^ab|^cd/;', '/a|b$/;', '/a/m;', 'new RegExp("^[0-9]+$", "g");', 'new RegExp(s, "g");', 'RegExp("a" + b);',
+      "/^([!#$%&'*+\\-.^_`|~0-9A-Za-z]+):[ \\t]*([^\\x00-\\x08\\x0a-\\x1f\\x7f]*)$/;",
+    ],
+  ],
+  ['string-escape', ['var s = "\\u{41}";', 'var s = `\\u{41}`;', 'var s = "a\\\nb";'], ['var s = "\\u0041\\\\u{41}\\n";', 'var s = `a${b}\\n`;']],
+  ['identifier-escape', ['var \\u0061b = 1;', 'o.\\u0061b;', 'var o = { \\u0061: 1 };'], ['var ab = "\\u0061b";']],
   [
     'global',
     [
@@ -101,9 +116,26 @@ const rules: [string, string[], string[]][] = [
   ['syntax', ['export var a = 1;', 'var a = ;'], ['var a = 1;']],
 ];
 
+/**
+ * Regular expressions, finding by finding: what the parsed pattern is, not its text (`[(?<a]` is a class, `\\u0041`
+ * an escaped backslash, `\\{2}` counts a backslash), in literals and in `RegExp` calls. Each finding's message, in order.
+ */
+const regexFindings: [string, string[]][] = [
+  ['/[(?<a]/;', []],
+  ['/[(?<=]/;', []],
+  ['/\\\\u0041/;', []],
+  ['/a\\\\{2}/;', ['counted quantifiers (`{n}`, `{n,m}`) never match']],
+  ['new RegExp("(?<n>a)");', ['named capture groups are not supported']],
+  ['RegExp("(?<=a)b(?!c)", "y");', ['flag(s) `y` are not supported', 'lookbehind is not supported', 'lookahead (`(?=`, `(?!`) is not supported']],
+  ['/(a)\\1\\2/;', ['a backslash and a digit']],
+  ['/^a|b|^c/;', ['a `^` before a `|`']],
+  ['/(a|b)(c|d)/;', ['alternation inside a group']],
+];
+
 /** Every input in one list, and where each rule's inputs start in it. */
 const inputs: string[] = [];
 const starts: number[] = rules.map(([, bad, good]) => inputs.push(...bad, ...good) - bad.length - good.length);
+const regexStart = inputs.push(...regexFindings.map(([c]) => c)) - regexFindings.length;
 let results: Violation[][];
 
 beforeAll(() => {
@@ -131,6 +163,14 @@ describe.each(rules.map((r, i) => [r[0], i, r] as const))('the %s rule', (name, 
     good.forEach((vs, i) => {
       expect({ input: rule[2][i], violations: vs }).toEqual({ input: rule[2][i], violations: [] });
     });
+  });
+});
+
+describe('regular expressions, parsed', () => {
+  test.each(regexFindings.map(([input, messages], i) => [input, messages, i] as const))('%s', (input, messages, i) => {
+    const vs = results[regexStart + i];
+    expect(vs.map((v) => v.rule)).toEqual(messages.map(() => 'regex'));
+    expect(vs.map((v) => v.message)).toEqual(messages.map((m) => expect.stringContaining(m)));
   });
 });
 

@@ -23,6 +23,7 @@ import { createRequire, SourceMap } from 'node:module';
 const require = createRequire(import.meta.url);
 const acorn = require('acorn');
 const walk = require('acorn-walk');
+const { RegExpParser, visitRegExpAST } = require('@eslint-community/regexpp');
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -106,13 +107,21 @@ export function checkSource(code, { modules = ESPRUINO_MODULES } = {}) {
   const out = [];
   const add = (node, rule, message) => out.push({ pos: node.start, line: node.loc.start.line, col: node.loc.start.column, rule, message });
   let ast;
+  const escapedNames = [];
   try {
-    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', locations: true, allowHashBang: false });
+    ast = acorn.parse(code, {
+      ecmaVersion: 'latest', sourceType: 'script', locations: true, allowHashBang: false,
+      onToken: (t) => {
+        if ((t.type === acorn.tokTypes.name || t.type === acorn.tokTypes.privateId) && code.slice(t.start, t.end).indexOf('\\') >= 0) escapedNames.push(t);
+      },
+    });
   } catch (e) {
     const loc = e.loc || { line: 1, column: 0 };
     return [{ pos: e.pos || 0, line: loc.line, col: loc.column, rule: 'syntax', message: 'not a script Espruino can parse: ' + e.message.replace(/ \(\d+:\d+\)$/, '') }];
   }
   checkSyntax(ast, add);
+  // Measured on 2v29: `var \u0061b` and `o.\u0061b` are SyntaxErrors ("Got '\' expected ID"); esbuild writes non-ASCII names so.
+  for (const t of escapedNames) add(t, 'identifier-escape', 'a `\\u` escape in a name is a SyntaxError on Espruino: write the name without escapes');
   const scopes = analyseScopes(ast);
   checkGlobals(ast, scopes, add, modules);
   checkHoisting(ast, scopes, add);
@@ -179,7 +188,15 @@ function checkSyntax(ast, add) {
       case 'Literal':
         if (node.bigint !== undefined) add(node, 'bigint', 'BigInt literals are not supported by Espruino');
         else if (typeof node.value === 'number' && node.raw.indexOf('_') >= 0) add(node, 'numeric-separator', 'numeric separators are not supported by Espruino');
-        else if (node.regex) checkRegex(node, add);
+        else if (typeof node.value === 'string') checkStringEscapes(node, node.raw, add);
+        else if (node.regex) checkRegex(node, node.regex.pattern, node.regex.flags, add);
+        break;
+      case 'TemplateElement':
+        checkStringEscapes(node, node.value.raw, add);
+        break;
+      case 'NewExpression':
+      case 'CallExpression':
+        if (node.callee.type === 'Identifier' && node.callee.name === 'RegExp') checkRegExpCall(node, add);
         break;
       case 'ArrayExpression':
         if (node.elements.some((e) => e === null)) add(node, 'array-hole', 'array hole (`[a,,b]`): Espruino\'s parser rejects it inside a switch case it skips; write `void 0`');
@@ -233,16 +250,108 @@ function containsFunction(node) {
   return found;
 }
 
-function checkRegex(node, add) {
-  const { pattern, flags } = node.regex;
-  const bad = flags.replace(/[gim]/g, '');
-  if (bad) add(node, 'regex', 'regular expression flag(s) `' + bad + '` are not supported by Espruino (only g, i, m)');
-  if (/\(\?<[=!]/.test(pattern)) add(node, 'regex', 'regular expression lookbehind is not supported by Espruino');
-  if (/\(\?<[A-Za-z_$]/.test(pattern) || /\\k</.test(pattern)) add(node, 'regex', 'named capture groups are not supported by Espruino');
-  if (/\\[pP]\{/.test(pattern)) add(node, 'regex', 'unicode property escapes are not supported by Espruino');
-  if (/(^|[^\\])\{\d+(,\d*)?\}/.test(pattern)) add(node, 'regex', 'counted quantifiers (`{n}`, `{n,m}`) never match on Espruino 2v29 (`/^a{2}$/` misses "aa"): test the length apart, or repeat the atom');
-  if (/\\u[0-9A-Fa-f{]/.test(pattern)) add(node, 'regex', '`\\u` escapes in a regular expression do not match on Espruino (`/\\u0041/` misses "A"); use \\xNN or the character');
+/**
+ * `\u{…}` and line continuations in a string literal or a template chunk, read escape by escape from its source
+ * text (a `\\` pair is one escape). Measured on 2v29: `"\u{41}"` throws "Invalid escape sequence" wherever it is
+ * (even in a function never called); a backslash before a line break (LF, CR or U+2028) keeps the break.
+ */
+function checkStringEscapes(node, raw, add) {
+  for (const m of raw.matchAll(/\\(u\{|[\s\S])/g)) {
+    if (m[1] === 'u{') add(node, 'string-escape', '`\\u{…}` escapes throw on Espruino ("Invalid escape sequence"): use `\\uXXXX` (a surrogate pair above U+FFFF)');
+    else if ('\n\r\u2028\u2029'.indexOf(m[1]) >= 0) add(node, 'string-escape', 'a line continuation (`\\` before a line break) keeps the line break in an Espruino string: join the lines');
+  }
 }
+
+/** `new RegExp(…)` / `RegExp(…)`: literal flags, and a literal pattern, are checked like a regex literal's. 2v29 takes only a string. */
+function checkRegExpCall(node, add) {
+  const [p, f] = node.arguments;
+  const text = (a) => (a && a.type === 'Literal' && typeof a.value === 'string' ? a.value
+    : a && a.type === 'TemplateLiteral' && a.expressions.length === 0 ? a.quasis[0].value.cooked : null);
+  if (p && p.type === 'Literal' && p.regex) add(node, 'regex', '`RegExp(/…/)` throws on Espruino ("Expecting String as first argument"): pass the pattern as a string');
+  const flags = f === undefined ? '' : text(f);
+  if (flags !== null) checkRegex(node, text(p), flags, add);
+}
+
+/** Each RegExp source is parsed once (regexpp, Annex B syntax as V8 reads a script) and checked on its AST. */
+const REGEXP_PARSER = new RegExpParser({ ecmaVersion: 2025 });
+
+/**
+ * What a RegExp pattern uses that 2v29's matcher (src/jswrap_regexp.c, a character-by-character matcher with
+ * groups, `*`, `+`, `|`, `^`, `$`, classes and \d\D\s\S\w\W\f\n\r\t\v\0\xNN) does not do as JavaScript does;
+ * each measured on 2v29 with the example its message gives. `pattern` null: only the flags are known.
+ */
+function checkRegex(node, pattern, flags, add) {
+  const report = (message) => add(node, 'regex', message);
+  const bad = flags.replace(/[gim]/g, '');
+  if (bad) report('regular expression flag(s) `' + bad + '` are not supported by Espruino (only g, i, m)');
+  if (pattern === null) return;
+  let ast;
+  try {
+    ast = REGEXP_PARSER.parsePattern(pattern, 0, pattern.length, { unicode: flags.indexOf('u') >= 0, unicodeSets: flags.indexOf('v') >= 0 });
+  } catch (e) {
+    report('not a valid regular expression: ' + e.message);
+    return;
+  }
+  const starts = [];
+  let groups = 0;
+  visitRegExpAST(ast, {
+    onAssertionEnter(a) {
+      if (a.kind === 'lookbehind') report('regular expression lookbehind is not supported by Espruino');
+      else if (a.kind === 'lookahead') report('regular expression lookahead (`(?=`, `(?!`) is not supported by Espruino (`/a(?=b)/` misses "ab")');
+      else if (a.kind === 'word') report('word boundaries (`\\b`, `\\B`) are not supported by Espruino (`\\b` is a backspace there: `/\\bfoo/` misses "foo")');
+      else if (a.kind === 'start') starts.push(a);
+      if ((a.kind === 'start' || a.kind === 'end') && flags.indexOf('m') >= 0) report('the `m` flag is ignored by Espruino: `^` and `$` match only at the ends of the string (`/^b/m` misses "a\\nb")');
+    },
+    onCapturingGroupEnter(g) {
+      if (g.name) report('named capture groups are not supported by Espruino');
+      if (++groups === 10) report('more than 9 capturing groups: Espruino records 9, and a 10th corrupts the 1st and the 9th capture');
+      for (let up = g.parent; up; up = up.parent) {
+        if (up.type === 'CapturingGroup') report('a capturing group inside another gets the wrong text on Espruino (`/((a)b)/` gives "" and "ab"): `)` ends the group opened last');
+      }
+    },
+    onGroupEnter() {
+      report('non-capturing groups (`(?:…)`) never match on Espruino 2v29 (`/(?:a)b/` misses "ab"): use a capturing group');
+    },
+    onAlternativeEnter(alt) {
+      if (alt.parent.type !== 'Pattern' && alt.parent.alternatives.length > 1) report('alternation inside a group (`(a|b)`): on Espruino the first alternative that matches ends the whole match (`/^(a|b)$/` matches "ab")');
+    },
+    onBackreferenceEnter(b) {
+      if (typeof b.ref === 'string') report('named capture groups are not supported by Espruino');
+      else report(DIGIT_ESCAPE_MSG);
+    },
+    onCharacterSetEnter(s) {
+      if (s.kind === 'property') report('unicode property escapes are not supported by Espruino');
+    },
+    onQuantifierEnter(q) {
+      const syntax = q.raw.slice(q.element.raw.length);
+      const base = q.greedy ? syntax : syntax.slice(0, -1);
+      if (base[0] === '{') report('counted quantifiers (`{n}`, `{n,m}`) never match on Espruino 2v29 (`/^a{2}$/` misses "aa"): test the length apart, or repeat the atom');
+      if (base === '?') report('the `?` quantifier never matches on Espruino 2v29 (`/^ab?c$/` misses "ac"): test the variants apart');
+      if (!q.greedy) report('lazy quantifiers (`*?`, `+?`) never match on Espruino 2v29 (`/a+?/` misses "a")');
+      if (q.element.type === 'Group' || q.element.type === 'CapturingGroup') report('a quantified group (`(ab)+`, `(a)*`) never matches on Espruino 2v29: quantify a character or a class');
+    },
+    onCharacterEnter(c) {
+      if (c.raw.length > 2 && c.raw.startsWith('\\u')) report('`\\u` escapes in a regular expression do not match on Espruino (`/\\u0041/` misses "A"); use \\xNN or the character');
+      else if (c.raw.startsWith('\\c')) report('control escapes (`\\cJ`) are not supported by Espruino (`\\cJ` matches "c"): use \\xNN');
+      else if (/^\\[0-9]/.test(c.raw) && c.raw !== '\\0') report(DIGIT_ESCAPE_MSG);
+      else if (c.raw === '[') report('an unescaped `[` inside a character class throws on Espruino ("Unfinished character set in RegEx"): write `\\[`');
+    },
+    onPatternLeave(p) {
+      // 2v29 tries what follows a `|` only when what precedes it fails, not when its `^` does: `/^a|b/` misses "xb".
+      const top = (n) => (n.parent.type === 'Pattern' ? n : top(n.parent));
+      for (const a of starts) {
+        const i = p.alternatives.indexOf(top(a));
+        const later = p.alternatives.slice(i + 1);
+        if (later.some((alt) => !(alt.elements[0] && alt.elements[0].type === 'Assertion' && alt.elements[0].kind === 'start'))) {
+          report('a `^` before a `|`: Espruino does not try the alternatives after it at later positions (`/^a|b/` misses "xb"): anchor every alternative or none');
+        }
+      }
+    },
+  });
+}
+
+// Measured on 2v29: `\1`…`\9` throw "Backreferences not supported"; `\0` is NUL only alone (`/\01/` misses "\x01").
+const DIGIT_ESCAPE_MSG = 'a backslash and a digit (`\\1`, `\\101`) is not supported by Espruino (`\\1`…`\\9` throw "Backreferences not supported"; only a lone `\\0` works): use \\xNN';
 
 // ---------------------------------------------------------------- scopes
 
