@@ -23,9 +23,11 @@ typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.node.json
 	npx tsc -p emulator/tsconfig.json
 
-# System tools the end-to-end tests use (curl as a real client, Debian's Chromium for the browser tests), installed when missing.
+# System tools the end-to-end tests use (curl as a real client, Debian's Chromium for the browser tests, Mosquitto as the
+# MQTT broker), installed when missing.
 sysdeps:
-	@command -v curl >/dev/null && command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq curl chromium)
+	@command -v curl >/dev/null && command -v chromium >/dev/null && command -v mosquitto_passwd >/dev/null && { command -v mosquitto || test -x /usr/sbin/mosquitto; } >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq curl chromium mosquitto mosquitto-clients)
 
 unit: $(NPM_STAMP) sysdeps
 	npx jest $(JEST_ARGS)

@@ -22,7 +22,7 @@ export const board: Board = {
   storage: { size: 224 * 4096 },
   rngReg: 0x60035144, // WDEV_RND_REG (ESP-IDF soc/esp32/include/soc/wdev_reg.h; 0x3ff75144 on the DPORT bus is the same register)
   trialMs: 30000,
-  bundleBudget: 65536,
+  bundleBudget: 73728, // 72 KB: the firmware with its MQTT client (issue 13; the C3 build leaves it out)
   espruino: {
     info: {
       id: 'ESP32',

@@ -19,6 +19,6 @@ export const board: Board = {
   storage: { size: 0 },
   rngReg: 0, // no register: the Linux interpreter's E.hwRand, mixed with the clock (not for devices people flash)
   trialMs: 30000,
-  bundleBudget: 65536,
+  bundleBudget: 73728, // 72 KB: the firmware with its MQTT client (issue 13; the C3 build leaves it out)
   espruino: null,
 };

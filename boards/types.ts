@@ -54,6 +54,8 @@ export interface Board {
   storage: { size: number };
   /** Address of the chip's hardware random number register, read with `peek32` (ESP-IDF's WDEV_RND_REG); 0 where the board has none (the Linux build: its interpreter's E.hwRand). */
   rngReg: number;
+  /** The MQTT client (firmware/fleet.ts) and its settings are in this board's bundle (default true; the build defines __MQTT__ from it). */
+  mqtt?: boolean;
   /** Keep the interpreter's telnet console after an admin password is set. It bypasses sign-in: for development boards only, never in a profile people flash. */
   netConsole?: boolean;
   /** An updated app confirms itself once it has run healthy this long, ms (its listener up, no uncaught error): below the loader's TRIAL_LIMIT_S. */

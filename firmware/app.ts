@@ -20,8 +20,11 @@ import { Auth, MIN_PASSWORD, credentials, deviceHost, knownBasic, endSession, en
 import { UiFile, serveFile, uiFile } from "./static";
 import { halIO } from "./record";
 import { Op, Updates, updates, updatesInit } from "./update";
+import { Fleet, fleetSettings, fleetStart, fleetStatus } from "./fleet";
 
 declare const __BOARD__: string | undefined;
+/** False in a bundle for a board whose profile leaves MQTT out (tools/build.mjs); undefined outside a build (tests: in). */
+declare const __MQTT__: boolean | undefined;
 
 const JSON_HDRS = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 const TEXT_HDRS = "Content-Type: text/plain\r\n";
@@ -48,6 +51,8 @@ export interface App {
   net: Net;
   /** Updates (firmware/update.ts); null where the boot loader did not start the app. */
   upd: Updates | null;
+  /** The MQTT client and what it publishes (firmware/fleet.ts): absent until the listener is up, and where the bundle leaves MQTT out. */
+  fleet?: Fleet;
 }
 
 /** A JSON error body: `{"error": why}`. */
@@ -83,6 +88,7 @@ function status(app: App, full: boolean): string {
     ',"mem":{"used":' + m.used + ',"free":' + (m.total - m.used) + ',"total":' + m.total + ',"unit":"' + m.unit +
     '"},"pool":{"used":' + poolUsed(app.mgr) + ',"total":' + app.mgr.conns.length +
     '},"wifi":' + ascii(JSON.stringify(netStatus(app.net))) +
+    ',"mqtt":' + ((typeof __MQTT__ === "undefined" || __MQTT__) && app.fleet ? fleetStatus(app.fleet) : '{"state":"off"}') +
     ',"requests":{"1xx":' + k[1] + ',"2xx":' + k[2] + ',"3xx":' + k[3] + ',"4xx":' + k[4] + ',"5xx":' + (k[5] + app.mgr.nrefused) +
     '},"errors":' + app.mgr.nerr + "}"
   );
@@ -183,15 +189,26 @@ function jsonBody(c: Conn, hm: HttpMsg): any {
   return b;
 }
 
-/** PUT /api/config and POST /api/config/import: validate all, save all or nothing. */
-function update(app: App, c: Conn, patch: any): void {
-  if (patch.admin !== undefined || patch.adminPassword !== undefined) return invalid(c, { admin: "change the admin password with POST /api/password" });
-  const r = apply(app.cfg, patch);
-  if (!r.values) return invalid(c, r.errors as { [field: string]: string });
+/**
+ * Validate a partial configuration, save all or nothing, put it in force (PUT /api/config, POST /api/config/import,
+ * MQTT's config/set): null when applied, else why not, by field ("" for the whole). With `c`, the answer goes to it.
+ */
+function change(app: App, patch: any, c?: Conn): { [field: string]: string } | null {
+  let errors: { [field: string]: string } | null = null;
+  if (patch.admin !== undefined || patch.adminPassword !== undefined) errors = { admin: "change the admin password with POST /api/password" };
+  const r = errors ? null : apply(app.cfg, patch);
   const was = app.cfg;
-  if (!commit(app, r.values) && app.store) return fail(c, 507, "the settings could not be written to flash: nothing was changed");
-  ok(c, publicJson(app.cfg));
+  if (r && !r.values) errors = r.errors;
+  else if (r && !commit(app, r.values as Values) && app.store) errors = { "": "the settings could not be written to flash: nothing was changed" };
+  if (c) {
+    if (!errors) ok(c, publicJson(app.cfg));
+    else if (errors[""]) fail(c, 507, errors[""]);
+    else invalid(c, errors);
+  }
+  if (errors) return errors;
   if (was.staSsid !== app.cfg.staSsid || was.staPass !== app.cfg.staPass) netSettings(app.net);
+  if ((typeof __MQTT__ === "undefined" || __MQTT__) && app.fleet) fleetSettings(app.fleet);
+  return null;
 }
 
 /** POST /api/password {password, current}. */
@@ -367,10 +384,10 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   }
   const b = jsonBody(c, hm);
   if (b === undefined) return;
-  if (path === "/api/config") return update(app, c, b);
+  if (path === "/api/config") return void change(app, b, c);
   if (path === "/api/config/import") {
     const d = importDoc(b);
-    return d.error ? fail(c, 400, d.error) : update(app, c, d.settings);
+    return d.error ? fail(c, 400, d.error) : void change(app, d.settings, c);
   }
   if (path === "/api/wifi/connect") return join(app, c, b);
   if (path === "/api/password") return setPassword(app, c, hm, b, who);
@@ -434,6 +451,27 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   // Only an app whose listener is up can confirm itself (a trial that cannot serve is given up by the loader).
   app.upd = updatesInit(hal, io, board, typeof __BOARD__ !== "undefined" ? __BOARD__ : board.name, function (line) {
     hal.log(line);
+  });
+  if (typeof __MQTT__ === "undefined" || __MQTT__) app.fleet = fleetStart(mgr, hal, board, {
+    cfg: function () {
+      return app.cfg;
+    },
+    change: function (patch) {
+      return change(app, patch);
+    },
+    status: function () {
+      return status(app, true);
+    },
+    reboot: function (why) {
+      const sys = hal.sys;
+      hal.log(sys ? why : why + ": this platform cannot restart");
+      if (sys) hal.clock.after(ACT_MS, function () {
+        sys.reboot();
+      });
+    },
+    ip: function () {
+      return netStatus(app.net).ip;
+    },
   });
   hal.log("espweb " + VERSION + " on " + board.title + ": http port " + (port === undefined ? board.httpPort : port) + (cfg.admin ? "" : " (no admin password yet)"));
   return app;

@@ -10,6 +10,9 @@
  */
 import { Rec, RecIO, recDamaged, recRead, recWipe, recWrite } from "./record";
 
+/** False in a bundle that leaves MQTT out (tools/build.mjs); undefined outside a build. */
+declare const __MQTT__: boolean | undefined;
+
 export type FieldType = "string" | "secret" | "int" | "bool" | "choice";
 export type Value = string | number | boolean;
 
@@ -55,6 +58,25 @@ export function fields(): Field[] {
     { name: "fallback", type: "int", default: 60, min: 10, max: 3600, label: "Access point returns after (s)", group: "Access point", help: "When the joined network has been gone this long, the access point comes back (the board keeps trying the network)." },
     { name: "updateKey", type: "secret", default: "", min: 16, max: 64, label: "Update signing key", group: "Security", help: "When set, the board takes only app updates signed with this key (make update UPDATE_KEY=...). Empty: a SHA-256 checksum is enough." },
     { name: "sessionHours", type: "int", default: 24, min: 1, max: 720, label: "Stay signed in (hours)", group: "Security", help: "How long a browser stays signed in before it must sign in again." },
+  );
+  // The MQTT group, unless the board's bundle leaves MQTT out (its profile's `mqtt: false`).
+  if (typeof __MQTT__ === "undefined" || __MQTT__) f.push(
+    { name: "mqtt", type: "bool", default: false, label: "Connect to an MQTT broker", group: "MQTT", help: "Publish this board's state to a broker (Mosquitto, EMQX, Home Assistant's), take settings from it, and appear in Home Assistant. Plain TCP: a broker on a network you trust." },
+    {
+      name: "mqttHost", type: "string", default: "", min: 0, max: 64, label: "Broker address", group: "MQTT", help: "The broker's host name or IP address.",
+      pattern: /^[A-Za-z0-9._-]+$/, patternHelp: "use a host name or an IPv4 address: letters, digits, dots and dashes",
+    },
+    { name: "mqttPort", type: "int", default: 1883, min: 1, max: 65535, label: "Broker port", group: "MQTT", help: "1883 for plain MQTT." },
+    { name: "mqttUser", type: "string", default: "", min: 0, max: 64, label: "Broker username", group: "MQTT", help: "Empty: connect without credentials." },
+    { name: "mqttPass", type: "secret", default: "", min: 1, max: 64, label: "Broker password", group: "MQTT", help: "Sent in clear (plain TCP)." },
+    {
+      name: "mqttBase", type: "string", default: "", min: 0, max: 64, label: "Base topic", group: "MQTT",
+      help: "This board's topics start here. Empty: espweb/<device name>. Every board also takes settings from <first level>/all/config/set.",
+      pattern: /^[A-Za-z0-9._-][A-Za-z0-9._\/-]*$/, patternHelp: "use letters, digits, dots, dashes and underscores, levels separated by slashes (no + or #)",
+    },
+    { name: "mqttInterval", type: "int", default: 60, min: 5, max: 3600, label: "State published every (s)", group: "MQTT", help: "The board also publishes its state whenever its settings change." },
+  );
+  f.push(
     { name: "interval", type: "int", default: 60, min: 1, max: 3600, label: "Measurement interval (s)", group: "Application", help: "Example setting: how often the application measures." },
     { name: "units", type: "choice", default: "metric", choices: ["metric", "imperial"], label: "Units", group: "Application", help: "Example setting: the units readings are shown in." },
     { name: "led", type: "bool", default: true, label: "Status LED", group: "Application", help: "Example setting: blink the LED while the board is busy." },

@@ -322,7 +322,7 @@ export function netJoin(n: Net, ssid: string, pass: string, delayMs: number, don
 /** For /api/status: the state, what runs, and the seconds left before the AP goes off (during the grace period). */
 export function netStatus(n: Net): any {
   const w = n.hal.wifi;
-  const s = w ? w.status() : { sta: "off", ssid: "", ip: "0.0.0.0", apIp: "0.0.0.0" };
+  const s = w ? w.status() : { sta: "off", ssid: "", ip: "0.0.0.0", apIp: "0.0.0.0", rssi: 0 };
   const up = s.sta === "connected";
   return {
     state: n.state,
@@ -330,6 +330,7 @@ export function netStatus(n: Net): any {
     station: s.sta,
     ssid: up ? s.ssid : "",
     ip: up ? s.ip : "",
+    rssi: up ? s.rssi : 0,
     apSsid: n.ap ? n.apSsid : "",
     apIp: n.ap && s.apIp !== "0.0.0.0" ? s.apIp : "",
     apOffIn: n.graceEnd ? Math.max(0, Math.ceil((n.graceEnd - n.hal.clock.now()) / 1000)) : 0,

@@ -201,15 +201,18 @@ function espWifi(wf: EspWifi, clock: Clock): Wifi {
       let ssid = '';
       let ip = '0.0.0.0';
       let apIp = '0.0.0.0';
+      let rssi = 0;
       try {
-        sta = wf.getStatus().station || sta;
+        const st = wf.getStatus();
+        sta = st.station || sta;
+        rssi = (sta === 'connected' && st.rssi) || 0;
         ssid = wf.getDetails().ssid || '';
         ip = wf.getIP().ip || ip;
         apIp = wf.getAPIP().ip || apIp;
       } catch (e) {
         // radio off: the defaults stand
       }
-      return { sta: sta, ssid: ssid, ip: ip, apIp: apIp };
+      return { sta: sta, ssid: ssid, ip: ip, apIp: apIp, rssi: rssi };
     },
   };
 }

@@ -93,7 +93,8 @@ export interface EspWifi {
   connect(ssid: string, opts: { password: string }, cb: (err: unknown) => void): void;
   disconnect(cb?: () => void): void;
   startAP(ssid: string, opts: { password?: string; authMode: string }, cb: (err: unknown) => void): void;
-  getStatus(): { station?: string; ap?: string };
+  /** `rssi` (dBm) while the station is connected. */
+  getStatus(): { station?: string; ap?: string; rssi?: number };
   getDetails(): { ssid?: string };
   getIP(): { ip?: string; mac?: string };
   getAPIP(): { ip?: string };

@@ -153,8 +153,8 @@ export interface Wifi {
   startAP(ssid: string, password: string, done: (err: string | null) => void): void;
   /** Stop the access point. */
   stopAP(): void;
-  /** Current state: station status, IP addresses, the joined SSID. */
-  status(): { sta: string; ssid: string; ip: string; apIp: string };
+  /** Current state: station status, IP addresses, the joined SSID and its signal (dBm; 0 when not joined or unknown). */
+  status(): { sta: string; ssid: string; ip: string; apIp: string; rssi: number };
   /** Station events, for one listener: `lost` (the joined network went away; `info` says why) and `up` (joined again, or joined: `info` is the address). */
   on(fn: (ev: 'lost' | 'up', info: string) => void): void;
   /** The name the board gives the network's DHCP server (routers list it) and answers to as `<name>.local`. */

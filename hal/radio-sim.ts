@@ -97,7 +97,9 @@ export function simRadio(clock: Clock): Wifi {
       apIp = '0.0.0.0';
     },
     status() {
-      return { sta: sta, ssid: ssid, ip: ip, apIp: apIp };
+      let rssi = 0;
+      for (let i = 0; i < nets.length; i++) if (sta === 'connected' && nets[i][0] === ssid) rssi = nets[i][1];
+      return { sta: sta, ssid: ssid, ip: ip, apIp: apIp, rssi: rssi };
     },
     on(fn) {
       listener = fn;

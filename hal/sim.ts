@@ -631,8 +631,9 @@ class SimWifiImpl implements SimWifi {
     delete this.gone[ssid];
   }
 
-  status(): { sta: string; ssid: string; ip: string; apIp: string } {
-    return { sta: this.st.sta, ssid: this.st.ssid, ip: this.st.ip, apIp: this.st.apIp };
+  status(): { sta: string; ssid: string; ip: string; apIp: string; rssi: number } {
+    const n = this.st.sta === 'connected' ? this.networks.filter((x) => x.ssid === this.st.ssid)[0] : undefined;
+    return { sta: this.st.sta, ssid: this.st.ssid, ip: this.st.ip, apIp: this.st.apIp, rssi: n ? n.rssi : 0 };
   }
 
   /** A join still running is superseded: its callback gets "aborted". */

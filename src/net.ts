@@ -98,7 +98,7 @@ export class Conn {
   /** Earliest deadline of this connection, ms (0: none): when the manager must wake up for it. */
   deadline!: number;
   /** Queued wakeup data. */
-  wakeQueue!: any[];
+  wakeQueue!: any[] | null;
   /** Bytes to send that did not fit in tx yet (referenced, not copied), and how far they are queued. */
   src!: Uint8Array | null;
   srcOff!: number;
@@ -147,7 +147,6 @@ export class Conn {
     this.src = null;
     this.deadline = 0;
     this.lastIo = 0;
-    this.wakeQueue = [];
     clear(this);
   }
 }
@@ -157,7 +156,7 @@ function clear(c: Conn): void {
   c.id = c.f = c.protoEv = c.lastIo = c.deadline = c.srcOff = c.sendSince = c.headLen = c.bodyLen = c.bodyGot = c.headScan = c.chunkState = c.reqId = c.respLeft = c.respDeadline = c.drainDeadline = c.rx.n = c.tx.n = 0;
   c.reqStart = -1;
   c.s = c.fn = c.protoFn = c.fastFn = c.data = c.src = null;
-  c.wakeQueue.splice(0, c.wakeQueue.length);
+  c.wakeQueue = null; // made by the first wakeup: an empty array in every slot would hold a var each for good
 }
 
 /** The event manager: a fixed pool of connection slots, listeners, timers, and the HAL they run on. */
@@ -461,7 +460,7 @@ export function connClose(c: Conn): void {
 export function wakeup(m: Mgr, id: number, data: any): boolean {
   const c = connById(m, id);
   if (!c) return false;
-  c.wakeQueue.push(data);
+  (c.wakeQueue || (c.wakeQueue = [])).push(data);
   sched(m);
   return true;
 }

@@ -38,7 +38,7 @@ export const defaultLimits: Limits = {
   rxSize: 2048,
   txSize: 2048,
   maxLine: 512,
-  maxBody: 65536,
+  maxBody: 98304, // 96 KB: an app update is the largest body (the firmware with MQTT is ~67 KB)
   hdrMs: 10000,
   bodyMs: 60000,
   respMs: 30000,

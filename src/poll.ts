@@ -92,7 +92,7 @@ export function mgrPoll(m: Mgr): void {
     if (!c.id) continue;
     k--;
     // Only connections with work are visited: input, a Connect, a wakeup, a mark (sched), a deadline due.
-    if (!(c.f & (F.READABLE | F.WORK)) && !c.wakeQueue.length && !(c.deadline && now >= c.deadline) && !(c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline)) {
+    if (!(c.f & (F.READABLE | F.WORK)) && !c.wakeQueue && !(c.deadline && now >= c.deadline) && !(c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline)) {
       if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
       if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
       continue;
@@ -125,7 +125,11 @@ export function mgrPoll(m: Mgr): void {
       c.f |= F.CONNECTED;
       emit(c, Ev.Connect, null);
     }
-    while (c.id && c.wakeQueue.length) emit(c, Ev.Wakeup, c.wakeQueue.shift());
+    for (let w = c.wakeQueue; c.id && w; w = c.wakeQueue) {
+      // In order; one queued by a handler meanwhile comes in this pass too.
+      c.wakeQueue = null;
+      for (let j = 0; c.id && j < w.length; j++) emit(c, Ev.Wakeup, w[j]);
+    }
     if (c.id) emit(c, Ev.Poll, now);
     if (c.id && !(c.f & F.CLOSING)) {
       const was = c.tx.n || c.src;

@@ -664,7 +664,7 @@ describe('espruino HAL: the radio', () => {
     let cb: ((err: unknown, list?: unknown[]) => void) | null = null;
     const wifi = {
       scan: (c: typeof cb) => (cb = c),
-      getStatus: () => ({ station: 'connected' }),
+      getStatus: () => ({ station: 'connected', rssi: -57 }),
       getDetails: () => ({ ssid: 'home' }),
       getIP: () => ({ ip: '192.168.1.5' }),
       getAPIP: () => ({ ip: '192.168.4.1' }),
@@ -679,7 +679,7 @@ describe('espruino HAL: the radio', () => {
     expect(got).toEqual([['busy', null]]);
     cb!(null, [{ ssid: 'home', rssi: -50, channel: 6, authMode: 'wpa2', mac: 'aa' }]);
     expect(got[1]).toEqual([null, [{ ssid: 'home', rssi: -50, channel: 6, auth: 'wpa2' }]]);
-    expect(hal.wifi!.status()).toEqual({ sta: 'connected', ssid: 'home', ip: '192.168.1.5', apIp: '192.168.4.1' });
+    expect(hal.wifi!.status()).toEqual({ sta: 'connected', ssid: 'home', ip: '192.168.1.5', apIp: '192.168.4.1', rssi: -57 });
     // A scan whose callback never comes ends at its deadline; a late callback is ignored.
     const late = scan(hal, f, 20000);
     expect(late).toEqual([['timeout', null]]);
@@ -719,7 +719,7 @@ describe('espruino HAL: the radio', () => {
     expect(out[1]).toBe('AP failed');
     expect(calls[1]).toEqual(['startAP', 'setup', { authMode: 'open' }]);
     hal.wifi!.disconnect();
-    expect(hal.wifi!.status()).toEqual({ sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' });
+    expect(hal.wifi!.status()).toEqual({ sta: 'off', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0', rssi: 0 });
     // 2v29 never calls connect's callback on failure: a `disconnected` for the network being joined ends the join
     // with the reason; the previous network being left (ASSOC_LEAVE, 8) or another network does not.
     hal.wifi!.connect('home', 'wrong', (e) => out.push(e));

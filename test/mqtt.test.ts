@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { Sim, latin1 } from "../hal/sim";
 import type { Sock } from "../hal/hal";
 import { Ev, limits, listen, mgrInit, Mgr, poolUsed } from "../src/index";
-import { Mqtt, MqttEv, MqttOpts, mqttPub, mqttStart, mqttStop, mqttSub, mqttUnsub } from "../src/mqtt";
+import { Mqtt, MqttEv, MqttOpts, mqttStart } from "../src/mqtt";
 
 const PORT = 1883;
 
@@ -192,9 +192,9 @@ test("without credentials or will, their flags and fields are absent", () => {
 
 test("CONNACK accepted: Up, subscriptions sent, publishes encoded, QoS 1 kept until PUBACK", () => {
   const { sim, b, evs, q } = setup();
-  mqttSub(q, "espweb/b1/config/set", 1);
-  mqttSub(q, "espweb/all/#", 0);
-  expect(mqttPub(q, "espweb/b1/state", "early", 1, true)).toBe(true); // while connecting: goes out on CONNACK
+  q.subscribe("espweb/b1/config/set", 1);
+  q.subscribe("espweb/all/#", 0);
+  expect(q.publish("espweb/b1/state", "early", 1, true)).toBe(true); // while connecting: goes out on CONNACK
   write(sim, b.last(), CONNACK());
   expect(evs).toEqual(["up"]);
   expect(q.state).toBe("up");
@@ -204,8 +204,8 @@ test("CONNACK accepted: Up, subscriptions sent, publishes encoded, QoS 1 kept un
   expect(ps[1].body.substr(2)).toBe(str("espweb/all/#") + "\x00");
   expect(publishFields(ps[2])).toMatchObject({ topic: "espweb/b1/state", qos: 1, dup: false, retain: true, payload: "early" });
   b.last().got = "";
-  expect(mqttPub(q, "t/a", "zero", 0, false)).toBe(true);
-  expect(mqttPub(q, "t/b", "one", 1, false)).toBe(true);
+  expect(q.publish("t/a", "zero", 0, false)).toBe(true);
+  expect(q.publish("t/b", "one", 1, false)).toBe(true);
   sim.run();
   ps = decode(b.last().got);
   expect(publishFields(ps[0])).toEqual({ topic: "t/a", qos: 0, dup: false, retain: false, id: 0, payload: "zero" });
@@ -214,7 +214,7 @@ test("CONNACK accepted: Up, subscriptions sent, publishes encoded, QoS 1 kept un
   expect(q.flyId.length).toBe(2);
   write(sim, b.last(), pkt(0x40, u16(one.id)));
   expect(q.flyId.length).toBe(1);
-  mqttUnsub(q, "espweb/all/#");
+  q.unsubscribe("espweb/all/#");
   sim.run();
   expect(decode(b.last().got).pop()).toMatchObject({ type: 10, flags: 2 });
 });
@@ -230,7 +230,7 @@ test("every packet a broker sends, split at every byte, is handled exactly as wh
     pkt(0xb0, u16(2));
   const run = (cuts: number[]) => {
     const t = setup();
-    mqttSub(t.q, "espweb/b1/config/set", 1);
+    t.q.subscribe("espweb/b1/config/set", 1);
     write(t.sim, t.b.last(), stream, cuts);
     return { evs: t.evs, sent: decode(t.b.last().got).map((p) => [p.type, p.body]), state: t.q.state };
   };
@@ -277,7 +277,7 @@ test("refused with a bad password: says why, tries again after waits that double
   const tries: number[] = [];
   for (let i = 0; i < 9; i++) {
     write(sim, b.last(), CONNACK(4));
-    expect(q.why).toBe("refused: bad username or password");
+    expect(q.why).toBe("refused: bad username or password, or not authorised");
     expect(q.state).toBe("waiting");
     const n = b.peers.length;
     const t0 = sim.now();
@@ -336,16 +336,16 @@ test("no CONNACK within 10 s: given up, tried again", () => {
 
 test("QoS 1 across a reconnect: unacknowledged publishes are sent again with DUP and their ids, then once acknowledged never again", () => {
   const { sim, b, q } = connected();
-  mqttPub(q, "s/1", "a", 1, true);
-  mqttPub(q, "s/2", "b", 1, false);
+  q.publish("s/1", "a", 1, true);
+  q.publish("s/2", "b", 1, false);
   sim.run();
   const first = decode(b.last().got).map(publishFields);
   write(sim, b.last(), pkt(0x40, u16(first[0].id))); // the first one acknowledged
   b.last().s.close();
   sim.run();
   expect(q.state).toBe("waiting");
-  mqttPub(q, "s/3", "c", 1, false); // made while down
-  expect(mqttPub(q, "s/4", "d", 0, false)).toBe(false); // QoS 0 while down: not kept
+  q.publish("s/3", "c", 1, false); // made while down
+  expect(q.publish("s/4", "d", 0, false)).toBe(false); // QoS 0 while down: not kept
   sim.advance(1000);
   write(sim, b.last(), CONNACK());
   const again = decode(b.last().got).slice(1).map(publishFields);
@@ -360,22 +360,22 @@ test("QoS 1 across a reconnect: unacknowledged publishes are sent again with DUP
 
 test("too much waiting is refused cleanly: a publish over the buffer, a ninth QoS 1 in flight", () => {
   const { q, sim } = connected();
-  expect(mqttPub(q, "t", "x".repeat(300), 0, false)).toBe(false);
-  for (let i = 0; i < 8; i++) expect(mqttPub(q, "t", "m" + i, 1, false)).toBe(true);
-  expect(mqttPub(q, "t", "m9", 1, false)).toBe(false);
+  expect(q.publish("t", "x".repeat(300), 0, false)).toBe(false);
+  for (let i = 0; i < 8; i++) expect(q.publish("t", "m" + i, 1, false)).toBe(true);
+  expect(q.publish("t", "m9", 1, false)).toBe(false);
   expect(sim.logs.filter((l) => /publish to t dropped/.test(l)).length).toBe(2);
 });
 
-test("mqttStop: DISCONNECT, the connection closes, no reconnect, the slot reservation ends", () => {
+test("stop(): DISCONNECT, the connection closes, no reconnect, the slot reservation ends", () => {
   const { sim, b, q, mgr } = connected();
   expect(mgr.reserved).toBe(0);
-  mqttStop(q);
+  q.stop();
   sim.advance(5000);
   expect(b.last().got).toBe("\xe0\x00");
   expect(b.last().closed).toBe(true);
   expect(b.peers.length).toBe(1);
   expect([q.state, mgr.reserved, poolUsed(mgr)]).toEqual(["stopped", 0, 0]);
-  expect(mqttPub(q, "t", "x", 1, false)).toBe(false);
+  expect(q.publish("t", "x", 1, false)).toBe(false);
 });
 
 test("the client's slot: accepted connections cannot take it while the client is between connections", () => {
@@ -396,7 +396,7 @@ test("the client's slot: accepted connections cannot take it while the client is
   sim.advance(1000);
   expect(b.peers.length).toBe(1);
   expect(poolUsed(mgr)).toBe(2);
-  mqttStop(q);
+  q.stop();
   sim.run();
   expect(mgr.reserved).toBe(0);
   sim.connect(80);
@@ -408,14 +408,14 @@ test("fuzz: any bytes from the broker never throw, hang or leak a slot; the clie
   fc.assert(
     fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }), fc.boolean(), (pieces, ack) => {
       const t = setup({ keepAlive: 5 }, 128);
-      mqttSub(t.q, "a/#", 1);
+      t.q.subscribe("a/#", 1);
       if (ack) write(t.sim, t.b.last(), CONNACK());
       for (const p of pieces) if (!t.b.last().closed) write(t.sim, t.b.last(), latin1.str(p, 0, p.length));
       t.sim.advance(20000);
       expect(poolUsed(t.mgr)).toBeLessThanOrEqual(1);
       expect(t.q.out.length).toBeLessThanOrEqual(16);
       expect(["connecting", "waiting", "up"]).toContain(t.q.state);
-      mqttStop(t.q);
+      t.q.stop();
       t.sim.advance(11000);
       expect(poolUsed(t.mgr)).toBe(0);
       expect(t.mgr.reserved).toBe(0);

@@ -638,14 +638,14 @@ describe('wifi', () => {
     sim.run();
     sim.wifi.connect('home', 'wrong', (e) => res.push(e));
     sim.run();
-    expect(sim.wifi.status()).toEqual({ sta: 'wrong_password', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0' });
+    expect(sim.wifi.status()).toEqual({ sta: 'wrong_password', ssid: '', ip: '0.0.0.0', apIp: '0.0.0.0', rssi: 0 });
     sim.wifi.connect('cafe', '', (e) => res.push(e));
     sim.run();
     sim.wifi.connect('home', 'secret123', (e) => res.push(e));
     expect(sim.wifi.status().sta).toBe('connecting');
     sim.run();
     expect(res).toEqual(['not found', 'auth', null, null]);
-    expect(sim.wifi.status()).toEqual({ sta: 'connected', ssid: 'home', ip: '192.168.1.50', apIp: '0.0.0.0' });
+    expect(sim.wifi.status()).toEqual({ sta: 'connected', ssid: 'home', ip: '192.168.1.50', apIp: '0.0.0.0', rssi: -50 });
     sim.wifi.disconnect();
     expect(sim.wifi.status().sta).toBe('off');
   });

@@ -38,6 +38,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, rmSync
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
 const ts = require('typescript');
@@ -142,12 +143,41 @@ export function es5Path(es5Dir, tsFile) {
   return join(es5Dir, relative(ROOT, resolve(ROOT, tsFile)).replace(/\.ts$/, '.js'));
 }
 
+/** A board profile (`boards/<board>.ts`'s `board`), evaluated apart from the firmware (esbuild, in a sandbox). */
+export async function boardProfile(board, boardsDir = join(ROOT, 'boards')) {
+  const r = await esbuild.build({
+    entryPoints: [join(boardsDir, board + '.ts')],
+    bundle: true,
+    format: 'cjs',
+    platform: 'neutral',
+    write: false,
+    logLevel: 'silent',
+    define: { __BOARD__: JSON.stringify(board) },
+    plugins: [
+      {
+        name: 'no-platform',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (a) => ({ path: a.path, external: true }));
+        },
+      },
+    ],
+  });
+  const mod = { exports: {} };
+  const ctx = vm.createContext({ module: mod, exports: mod.exports, require: () => ({}) });
+  try {
+    vm.runInContext(r.outputFiles[0].text, ctx, { timeout: 2000 });
+  } catch (e) {
+    throw new Error('could not evaluate boards/' + board + '.ts: ' + e.message);
+  }
+  return mod.exports.board;
+}
+
 /**
  * Bundle compiled ES5 modules from `entryJs` into one script with esbuild.
  * `format` 'iife' for a board, 'esm' for the size probe (whose exports keep the
  * whole core alive). Returns { code, map } (map as an object).
  */
-export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, format = 'iife', ui = null }) {
+export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, format = 'iife', ui = null, mqtt = true }) {
   const current = boardsDir && join(es5Path(es5Dir, join(boardsDir, 'current.ts'))).replace(/\.js$/, '');
   const target = boardsDir && board && es5Path(es5Dir, join(boardsDir, board + '.ts'));
   const plugin = {
@@ -178,7 +208,7 @@ export async function bundle({ entryJs, es5Dir, board, boardsDir, outFile, forma
     // Do not let esbuild read tsconfig.json (its `strict` would add a
     // "use strict" the device ignores): tsc already applied it.
     tsconfigRaw: '{}',
-    define: Object.assign({ require: REQ }, board ? { __BOARD__: JSON.stringify(board) } : {}, ui ? { __UI__: JSON.stringify(ui) } : {}),
+    define: Object.assign({ require: REQ, __MQTT__: JSON.stringify(mqtt) }, board ? { __BOARD__: JSON.stringify(board) } : {}, ui ? { __UI__: JSON.stringify(ui) } : {}),
     plugins: [plugin],
   });
   for (const w of r.warnings) process.stderr.write('esbuild warning: ' + w.text + '\n');
@@ -418,7 +448,9 @@ export async function build({
   for (const board of boards) {
     const dir = join(resolve(outDir), board);
     const file = join(dir, 'app.js');
-    const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file, ui });
+    // A board whose profile leaves MQTT out (`mqtt: false`) gets a bundle without the client or its settings.
+    const mqtt = (await boardProfile(board, bdir)).mqtt !== false;
+    const b = await bundle({ entryJs: es5Path(es5Dir, entryTs), es5Dir, board, boardsDir: bdir, outFile: file, ui, mqtt });
     rmSync(join(dir, 'storage'), { recursive: true, force: true });
     mkdirSync(join(dir, 'storage'), { recursive: true });
     if (ui) for (const f of ui) copyFileSync(join(uiDir, f.file), join(dir, 'storage', f.file));

@@ -8,9 +8,11 @@
  * throughput; the checksum sent is wrong on purpose, so the board stores and
  * checks the whole file but does not restart). Runs in its own process: the
  * emulator's estimate reads closure scopes through the V8 inspector, which a
- * test runner's sandbox hides.
+ * test runner's sandbox hides. With `--mqtt`, last: the board connected to that
+ * broker (its MQTT settings put through the API), once its discovery messages
+ * are out.
  *
- *   node tools/memory.mjs --bundle dist/esp32c3/app.js --board esp32c3 [--slots 3] [--json]
+ *   node tools/memory.mjs --bundle dist/esp32c3/app.js --board esp32c3 [--slots 3] [--mqtt mqtt://user:pass@host:port] [--json]
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -27,7 +29,7 @@ const PAGE = ['/', '/app.css', '/app.js', '/api/status', '/api/schema', '/api/co
 const UPLOADS = [20000, 60000];
 
 /** { boot: process.memory() after boot, peak: most vars used during the page load, statuses } */
-export async function measure({ bundle, board, slots }) {
+export async function measure({ bundle, board, slots, mqtt }) {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'espweb-mem-'));
   const emu = await startEmulator({ bundle, port: 0, board, data, memoryTtl: 0, quiet: true });
   try {
@@ -85,7 +87,28 @@ export async function measure({ bundle, board, slots }) {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       uploads.push({ bytes: size, status, peak: up, above: up - idle, ms: Math.round(ms * 10) / 10, kbps: Math.round(size / 1024 / (ms / 1000)) });
     }
-    return { boot, peak, idle, uploads, statuses, errors: emu.errors.slice() };
+    let broker = null;
+    if (mqtt) {
+      const u = new URL(mqtt);
+      const put = await fetch(base + '/api/config', {
+        method: 'PUT',
+        headers: { authorization: authz, connection: 'close', 'content-type': 'application/json', origin: base },
+        body: JSON.stringify({ mqtt: true, mqttHost: u.hostname, mqttPort: Number(u.port || 1883), mqttUser: decodeURIComponent(u.username), mqttPass: decodeURIComponent(u.password) }),
+      });
+      if (put.status !== 200) throw new Error('the board took no MQTT settings (' + put.status + ' ' + (await put.text()) + '): is MQTT in this bundle?');
+      await put.text();
+      const state = async () => (await (await fetch(base + '/api/status', { headers: { authorization: authz, connection: 'close' } })).json()).mqtt;
+      const end = Date.now() + 15000;
+      let s = await state();
+      while (s.state !== 'connected') {
+        if (Date.now() > end) throw new Error('the board did not connect to ' + u.host + ': ' + JSON.stringify(s));
+        await new Promise((res) => setTimeout(res, 100));
+        s = await state();
+      }
+      await new Promise((res) => setTimeout(res, 1500)); // its discovery messages go out one each 100 ms
+      broker = emu.memory().usage;
+    }
+    return { boot, peak, idle, uploads, mqtt: broker, statuses, errors: emu.errors.slice() };
   } finally {
     await emu.stop();
     fs.rmSync(data, { recursive: true, force: true });
@@ -98,15 +121,16 @@ async function main() {
   const bundle = opt('--bundle');
   const board = opt('--board', 'esp32');
   if (!bundle) {
-    process.stderr.write('usage: node tools/memory.mjs --bundle FILE --board esp32|esp32c3 [--slots N] [--json]\n');
+    process.stderr.write('usage: node tools/memory.mjs --bundle FILE --board esp32|esp32c3 [--slots N] [--mqtt mqtt://user:pass@host:port] [--json]\n');
     process.exit(2);
   }
-  const m = await measure({ bundle: path.resolve(bundle), board, slots: Number(opt('--slots', board === 'esp32c3' ? 3 : 6)) });
+  const m = await measure({ bundle: path.resolve(bundle), board, slots: Number(opt('--slots', board === 'esp32c3' ? 3 : 6)), mqtt: opt('--mqtt') });
   if (a.indexOf('--json') >= 0) process.stdout.write(JSON.stringify(m) + '\n');
   else
     process.stdout.write(
       board + ': after boot ' + m.boot.usage + ' of ' + m.boot.total + ' vars used (' + m.boot.free + ' free); peak of a page load ' + m.peak + ' (' + (m.boot.total - m.peak) + ' free)\n' +
-        m.uploads.map((u) => board + ': update upload of ' + u.bytes + ' B: peak ' + u.peak + ' vars (' + u.above + ' above idle), ' + u.ms + ' ms (' + u.kbps + ' KB/s)').join('\n') + '\n',
+        m.uploads.map((u) => board + ': update upload of ' + u.bytes + ' B: peak ' + u.peak + ' vars (' + u.above + ' above idle), ' + u.ms + ' ms (' + u.kbps + ' KB/s)').join('\n') + '\n' +
+        (m.mqtt === null ? '' : board + ': connected to the MQTT broker: ' + m.mqtt + ' vars used (' + (m.boot.total - m.mqtt) + ' free, ' + (m.mqtt - m.idle) + ' above idle)\n'),
     );
 }
 

@@ -17,8 +17,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, statSy
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import vm from 'node:vm';
-import { ROOT, BOARD_BUDGET, listBoards, compile, es5Path, bundle, minify, bytesBySource } from './build.mjs';
+import { ROOT, BOARD_BUDGET, boardProfile, listBoards, compile, es5Path, bundle, minify, bytesBySource } from './build.mjs';
 
 const require = createRequire(import.meta.url);
 const acorn = require('acorn');
@@ -28,7 +27,7 @@ const esbuild = require('esbuild');
 export const CORE_BUDGET = 20 * 1024;
 
 /** Optional protocols on the same manager (DESIGN.md, "Budgets"): each its own line and budget, not counted in the core, absent from a bundle that does not use it. */
-export const PROTOCOLS = { 'src/dns.ts': 2048 };
+export const PROTOCOLS = { 'src/dns.ts': 2048, 'src/mqtt.ts': 6144 };
 
 /** The TypeScript files of the core: src/**.ts and hal/espruino.ts (no .d.ts, no tests). */
 export function coreFiles() {
@@ -104,33 +103,9 @@ function coreInBundle(file, sources) {
   return n;
 }
 
-/** A board profile's `bundleBudget`, or the default. Evaluates the profile (esbuild, in a sandbox). */
+/** A board profile's `bundleBudget`, or the default. */
 export async function boardBudget(board, boardsDir = join(ROOT, 'boards')) {
-  const r = await esbuild.build({
-    entryPoints: [join(boardsDir, board + '.ts')],
-    bundle: true,
-    format: 'cjs',
-    platform: 'neutral',
-    write: false,
-    logLevel: 'silent',
-    define: { __BOARD__: JSON.stringify(board) },
-    plugins: [
-      {
-        name: 'no-platform',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (a) => ({ path: a.path, external: true }));
-        },
-      },
-    ],
-  });
-  const mod = { exports: {} };
-  const ctx = vm.createContext({ module: mod, exports: mod.exports, require: () => ({}) });
-  try {
-    vm.runInContext(r.outputFiles[0].text, ctx, { timeout: 2000 });
-  } catch (e) {
-    throw new Error('could not evaluate boards/' + board + '.ts for its bundleBudget: ' + e.message);
-  }
-  const p = mod.exports.board;
+  const p = await boardProfile(board, boardsDir);
   return p && typeof p.bundleBudget === 'number' ? p.bundleBudget : BOARD_BUDGET;
 }
 
