@@ -16,6 +16,7 @@ import type { MqttClient } from "mqtt";
 import { startEmulator, Emulator } from "../emulator";
 import { buildBundle } from "./e2e/harness";
 import { Broker, broker, client, until } from "./e2e/broker";
+import { PHONE, launch, shoot } from "./e2e/chromium";
 
 const PW = "mqtt-e2e-admin";
 const AUTHZ = "Basic " + Buffer.from("admin:" + PW).toString("base64");
@@ -155,6 +156,35 @@ test("a broker restart: the web UI answers meanwhile, the client backs off and r
   // The subscriber's persistent session (QoS 1) gets what was published while it and the broker were away.
   await until(() => !!last[BASE + "/state"] && JSON.parse(last[BASE + "/state"]).config.interval === 77, 20000, "the state changed while the broker was down");
 }, 150000);
+
+test("in Chromium: the status page shows the broker connection, the settings page its MQTT group; a wrong password shows why", async () => {
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ viewport: PHONE })).newPage();
+    page.setDefaultTimeout(15000);
+    await page.goto(emu.url + "/");
+    await page.getByLabel("Admin password").fill(PW);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const card = page.locator("section.card", { has: page.getByRole("heading", { name: "MQTT" }) });
+    await card.getByText("Connected").waitFor();
+    await card.getByText("127.0.0.1:" + b.port).waitFor();
+    await shoot(page, "mqtt-status");
+    await page.getByRole("navigation").getByRole("link", { name: "Settings", exact: true }).click();
+    await page.getByLabel("Broker address", { exact: true }).waitFor();
+    expect(await page.getByLabel("Broker address", { exact: true }).inputValue()).toBe("127.0.0.1");
+    expect(await page.getByLabel("Base topic", { exact: true }).inputValue()).toBe("");
+    await shoot(page, "mqtt-settings");
+    // A wrong broker password: the status page says why.
+    expect((await api("PUT", "/api/config", { mqttPass: "wrong-again" })).status).toBe(200);
+    await page.getByRole("navigation").getByRole("link", { name: "Status", exact: true }).click();
+    await card.getByText("Bad username or password").waitFor({ timeout: 20000 });
+    await shoot(page, "mqtt-refused");
+    expect((await api("PUT", "/api/config", { mqttPass: "board-pass" })).status).toBe(200);
+    await card.getByText("Connected").waitFor({ timeout: 20000 });
+  } finally {
+    await browser.close();
+  }
+}, 90000);
 
 test("the last will: the board gone without a word, the broker says offline", async () => {
   await until(() => last[BASE + "/status"] === "online", 10000, "online");

@@ -335,6 +335,7 @@
       const m = s.mem || {};
       const pool = s.pool || {};
       const rq = s.requests || {};
+      const q = s.mqtt || {};
       const ip = w.ip && h('a', { href: urlOf(w.ip) }, w.ip);
       const [bars, word] = signal(w.rssi);
       box.replaceChildren(
@@ -352,7 +353,13 @@
           ['Last problem', w.lastError && w.state != 'sta' && w.state != 'grace' ? cap(w.lastError) : null],
         ])),
         card('Server', ...meter(pool.used, pool.total, num(pool.used) + ' of ' + num(pool.total) + ' connection slots in use'),
-          rows([['2xx answers', num(rq['2xx'])], ['3xx answers', num(rq['3xx'])], ['4xx answers', num(rq['4xx'])], ['5xx answers', num(rq['5xx'])], ['Errors since boot', num(s.errors)]])));
+          rows([['2xx answers', num(rq['2xx'])], ['3xx answers', num(rq['3xx'])], ['4xx answers', num(rq['4xx'])], ['5xx answers', num(rq['5xx'])], ['Errors since boot', num(s.errors)]])),
+        ...(q.state && q.state != 'off' ? [card('MQTT', rows([
+          ['Broker', q.broker],
+          ['Now', q.state == 'connected' ? 'Connected' : q.state == 'connecting' ? 'Connecting…' : 'Not connected: next try in ' + q.retryIn + ' s'],
+          ['Last problem', q.state != 'connected' && q.why ? cap(q.why) : null],
+          ['Topics', q.base && q.base + '/…'],
+        ]))] : []));
     };
     const tick = async () => {
       if (document.hidden) return;
