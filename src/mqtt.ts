@@ -252,7 +252,8 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
   /** Deadlines: the CONNACK, the keep-alive PINGREQ, a silent broker; then set the connection's next deadline. */
   function poll(c: Conn, now: number): void {
     const ka = o.keepAlive * 1000;
-    if (c.f & F.EOF) return drop(c, q.state === "up" ? "the broker closed the connection" : "the broker at " + addr + " closed the connection before CONNACK");
+    // (Input the platform cut, F.CUT: the broker sent faster than the board reads, a large packet at once: reconnect.)
+    if (c.f & F.EOF) return drop(c, c.f & F.CUT ? "the broker sent more at once than the board can hold" : q.state === "up" ? "the broker closed the connection" : "the broker at " + addr + " closed the connection before CONNACK");
     if (q.state === "connecting") {
       if (now >= c.deadline) drop(c, "no answer from the broker at " + addr + " in " + CONNECT_MS / 1000 + " s");
       return;

@@ -382,7 +382,7 @@ test("the client's slot: accepted connections cannot take it while the client is
   const sim = new Sim();
   const mgr = mgrInit(sim, limits({ slots: 2 }));
   const accepted: number[] = [];
-  listen(mgr, 80, (c, ev) => {
+  listen(mgr, 80, (c, ev, _d) => {
     if (ev === Ev.Accept) accepted.push(c.id);
   });
   const q = mqttStart(mgr, OPTS, () => undefined); // no broker: it waits between tries
