@@ -157,6 +157,23 @@ test("a broker restart: the web UI answers meanwhile, the client backs off and r
   await until(() => !!last[BASE + "/state"] && JSON.parse(last[BASE + "/state"]).config.interval === 77, 20000, "the state changed while the broker was down");
 }, 150000);
 
+test("cmd/reboot restarts the board, which comes back online by itself", async () => {
+  const before = (await api("GET", "/api/status")).json.uptime;
+  const onlines = () => got.filter((m) => m.topic === BASE + "/status" && m.payload === "online").length;
+  const n = onlines();
+  await sub.publishAsync(BASE + "/cmd/reboot", "", { qos: 1 });
+  await until(() => emu.logs.some((l) => /rebooting: asked over MQTT/.test(l)), 10000, "the reboot");
+  await until(() => onlines() > n, 30000, "online again after the restart");
+  await until(async () => {
+    try {
+      const s = (await api("GET", "/api/status")).json;
+      return s.mqtt.state === "connected" && s.uptime < before + 5;
+    } catch (e) {
+      return false;
+    }
+  }, 30000, "a fresh uptime");
+}, 90000);
+
 test("in Chromium: the status page shows the broker connection, the settings page its MQTT group; a wrong password shows why", async () => {
   const browser = await launch();
   try {
