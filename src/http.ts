@@ -22,10 +22,10 @@ export class HttpMsg {
   /** 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.2-1.9, RFC 9110 §6.2). */
   v!: number;
   /** Header field names (lowercased) and values (trimmed), in order. */
-  hn: string[] = [];
-  hv: string[] = [];
+  hn!: string[];
+  hv!: string[];
   /** The body: a view into the receive buffer (empty while streamed, or with HttpHdrs). */
-  body: Uint8Array = EMPTY;
+  body!: Uint8Array;
   /** Body length: Content-Length, or the decoded length of a chunked body once complete. */
   len!: number;
   /** Framing found by the parser: Content-Length (-1 none), and connection flags (net.ts F: CHUNKED, CLOSE, CONT, HEAD, V10). */
@@ -35,6 +35,24 @@ export class HttpMsg {
   err!: string;
   /** The head these fields were parsed from ("" when they are not a whole valid parse): the same head again is not parsed again. */
   h!: string;
+  /** Its field lines (from the request line's CRLF on), and what they held for the framing checks (see lines()): another request line before the same field lines parses only that line. */
+  fb!: string;
+  fx!: (number | string | null)[];
+  constructor() {
+    // The interpreter finds a property by a linear search in creation order: what every request reads comes first
+    // (the same-head check, the framing, the route), what a full parse alone touches last. Made at a slot's first
+    // connection, not at boot.
+    this.h = "";
+    this.len = 0;
+    this.cl = -1;
+    this.fl = 0;
+    this.method = this.uri = this.target = this.query = this.err = this.fb = "";
+    this.body = EMPTY;
+    this.v = 11;
+    this.hn = [];
+    this.hv = [];
+    this.fx = [];
+  }
 }
 
 
@@ -105,6 +123,14 @@ export function parseHead(hm: HttpMsg, head: string): number {
   hm.len = 0;
   // The head hm was last parsed from, again (a client polling a URL): its fields are all still there.
   if (head === hm.h) return 0;
+  // The same field lines as the last head, after another request line (a page asking for several routes, a HEAD
+  // after a GET): only the request line is new. (If that fails, the full parse below says why.)
+  const e = head.indexOf("\r\n");
+  const rest = e > 0 && head.length - e === hm.fb.length ? head.substr(e) : "";
+  if (rest && rest === hm.fb && !lines(hm, [head.substr(0, e)])) {
+    hm.h = head;
+    return 0;
+  }
   // Lines end in CRLF, as a rule: split on that alone. If a line then fails (its regex refuses CR and LF),
   // the head may have bare LF line ends, which RFC 9112 §2.2 lets a server take: again, every line end as LF.
   const crlf = head.split("\r\n");
@@ -115,13 +141,20 @@ export function parseHead(hm: HttpMsg, head: string): number {
     st = h.indexOf("\r") < 0 ? lines(hm, h.split("\n")) : fail(hm, "bare CR");
   }
   hm.h = st ? "" : head;
+  hm.fb = st || e < 0 ? "" : rest || head.substr(e);
   return st;
 }
 
-/** parseHead of a head cut into lines (the last two: the empty line and what follows its line end, both ""). */
+/**
+ * parseHead of a head cut into lines (the last two: the empty line and what follows its line end, both ""); or of
+ * its request line alone (`ls` of one), before the field lines parsed last time (their findings in hm.fx).
+ * One function for all of it: on the esp32c3 every function the bundle defines costs vars for good.
+ */
 function lines(hm: HttpMsg, ls: string[]): number {
   const n = ls.length - 2;
-  if (ls[n] || ls[n + 1]) return 400;
+  const again = n < 0; // (a flag parameter would cost the esp32c3 a var of its own)
+  if (!again && (ls[n] || ls[n + 1])) return 400;
+  // RFC 9112 §3: the request line.
   const rl = REQLINE.exec(ls[0]);
   if (!rl) return fail(hm, "malformed request line");
   if (rl[3] !== "1") return fail(hm, "HTTP/1.x only", 505);
@@ -143,44 +176,55 @@ function lines(hm: HttpMsg, ls: string[]): number {
   hm.uri = q < 0 ? pq : pq.substr(0, q);
   hm.query = q < 0 ? "" : pq.substr(q + 1);
   hm.v = rl[4] === "0" ? 10 : 11;
-  const hn: string[] = (hm.hn = []);
-  const hv: string[] = (hm.hv = []);
-  hm.cl = -1;
-  let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
-  let hosts = 0;
-  let cls = 0;
-  let te: string | null = null;
-  let conn = "";
-  let expect: string | null = null;
-  for (let i = 1; i < n; i++) {
-    const m = FIELD.exec(ls[i]);
-    if (!m) return fail(hm, fieldErr(ls[i]));
-    let value = m[2];
-    const z = value.charCodeAt(value.length - 1);
-    if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
-    const lname = m[1].toLowerCase();
-    hn.push(lname);
-    hv.push(value);
-    // (A name like "constructor" finds an inherited member: no case below matches it.)
-    const k = SPECIAL[lname];
-    if (!k) continue;
-    if (k === 1) hosts++;
-    else if (k === 2) {
-      // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
-      if (++cls > 1) return fail(hm, "duplicate Content-Length");
-      if (!DIGITS.test(value)) return fail(hm, "bad Content-Length");
-      if (value.length > 9) return fail(hm, "Content-Length too large", 413);
-      hm.cl = parseInt(value, 10);
-    } else if (k === 3) te = te === null ? value : te + "," + value;
-    else if (k === 4) conn += "," + value;
-    else if (k === 5) expect = value;
+  // The field lines, unless they are the last head's: what the framing checks need of them goes to hm.fx (Host count,
+  // Content-Length (-1 none), Transfer-Encoding, Connection, Expect), the fields themselves to hn/hv.
+  if (!again) {
+    const hn: string[] = (hm.hn = []);
+    const hv: string[] = (hm.hv = []);
+    let hosts = 0;
+    let cls = 0;
+    let cl = -1;
+    let te: string | null = null;
+    let conn = "";
+    let expect: string | null = null;
+    for (let i = 1; i < n; i++) {
+      const m = FIELD.exec(ls[i]);
+      if (!m) return fail(hm, fieldErr(ls[i]));
+      let value = m[2];
+      const z = value.charCodeAt(value.length - 1);
+      if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
+      const lname = m[1].toLowerCase();
+      hn.push(lname);
+      hv.push(value);
+      // (A name like "constructor" finds an inherited member: no case below matches it.)
+      const k = SPECIAL[lname];
+      if (!k) continue;
+      if (k === 1) hosts++;
+      else if (k === 2) {
+        // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
+        if (++cls > 1) return fail(hm, "duplicate Content-Length");
+        if (!DIGITS.test(value)) return fail(hm, "bad Content-Length");
+        if (value.length > 9) return fail(hm, "Content-Length too large", 413);
+        cl = parseInt(value, 10);
+      } else if (k === 3) te = te === null ? value : te + "," + value;
+      else if (k === 4) conn += "," + value;
+      else if (k === 5) expect = value;
+    }
+    hm.fx = [hosts, cl, te, conn, expect];
   }
+  // The framing: the fields' findings against this request line's method and version.
+  const x = hm.fx;
+  const te = x[2] as string | null;
+  const conn = x[3] as string;
+  const expect = x[4] as string | null;
+  hm.cl = x[1] as number;
+  let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
   // RFC 9112 §3.2: more than one Host in any request, or none in HTTP/1.1, is a 400.
-  if (hosts > 1) return fail(hm, "duplicate Host");
-  if (hm.v === 11 && !hosts) return fail(hm, "missing Host");
+  if ((x[0] as number) > 1) return fail(hm, "duplicate Host");
+  if (hm.v === 11 && !x[0]) return fail(hm, "missing Host");
   if (te !== null) {
     // RFC 9112 §6.1/§6.3: Transfer-Encoding with Content-Length, or in HTTP/1.0, is a framing error.
-    if (cls) return fail(hm, "Content-Length with Transfer-Encoding");
+    if (hm.cl >= 0) return fail(hm, "Content-Length with Transfer-Encoding");
     if (hm.v === 10) return fail(hm, "Transfer-Encoding in HTTP/1.0");
     const cs = list(te);
     const last = cs.length - 1;

@@ -17,6 +17,7 @@ import {
   httpHeader,
   wakeup,
   timerAdd,
+  F,
 } from "../src/index";
 import { server, parseResponses, used } from "./util";
 
@@ -977,6 +978,47 @@ describe("a head seen again (the parse is reused)", () => {
       expect(used(mgr)).toBe(0); // the one slot is free for the next client
     }
     expect(seen).toEqual(["msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2", "msg|GET|/a?x=1|/a|x=1|11|host,x-a|dev,2|-1|0||2"]);
+  });
+
+  test("the same field lines after another request line: only the request line is new, and the version and method still decide framing", () => {
+    const seen: string[] = [];
+    const { sim, client } = server((c, ev, data) => {
+      if (ev === Ev.HttpMsg) {
+        seen.push(view("msg", data) + "|" + (data.fl & F.CLOSE ? "close" : "keep") + (data.fl & F.HEAD ? "|head" : ""));
+        httpReply(c, 200, "", "ok");
+      }
+    });
+    const fields = "\r\nHost: dev\r\nX-A: 7\r\nConnection: keep-alive\r\n\r\n";
+    const cl = client();
+    cl.send("GET /a HTTP/1.1" + fields + "HEAD /b?z HTTP/1.1" + fields + "GET /c HTTP/1.0" + fields + "GET /d HTTP/1.1" + fields.replace("keep-alive", "close"));
+    sim.run();
+    expect(parseResponses(cl.received, [false, true]).resps.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(seen).toEqual([
+      "msg|GET|/a|/a||11|host,x-a,connection|dev,7,keep-alive|-1|0||7|keep",
+      "msg|HEAD|/b?z|/b|z|11|host,x-a,connection|dev,7,keep-alive|-1|0||7|keep|head",
+      "msg|GET|/c|/c||10|host,x-a,connection|dev,7,keep-alive|-1|0||7|keep",
+      "msg|GET|/d|/d||11|host,x-a,connection|dev,7,close|-1|0||7|close",
+    ]);
+  });
+
+  test("the same field lines after a bad request line, or a version they do not suit, are refused as a full parse would", () => {
+    const { sim, client } = server((c, ev) => {
+      if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
+    });
+    const te = "\r\nHost: dev\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const a = client();
+    a.send("POST /a HTTP/1.1" + te + "0\r\n\r\n" + "POST /a HTTP/1.0" + te);
+    sim.run();
+    expect(statuses(a.received)).toEqual([200, 400]); // Transfer-Encoding in HTTP/1.0
+    const nohost = "\r\nX-A: 1\r\n\r\n";
+    const b = client();
+    b.send("GET /a HTTP/1.0" + nohost + "GET /b HTTP/1.1" + nohost);
+    sim.run();
+    expect(statuses(b.received)).toEqual([200]); // HTTP/1.0 closes after its answer
+    const c2 = client();
+    c2.send("GET /a HTTP/1.1\r\nHost: d\r\n\r\n" + "GET /a\tb HTTP/1.1\r\nHost: d\r\n\r\n");
+    sim.run();
+    expect(statuses(c2.received)).toEqual([200, 400]);
   });
 
   test("a head refused once is refused again when it reaches the same slot again (a failed parse is never reused)", () => {
