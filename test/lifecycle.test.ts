@@ -1002,7 +1002,7 @@ describe("a head seen again (the parse is reused)", () => {
   });
 
   test("the same field lines after a bad request line, or a version they do not suit, are refused as a full parse would", () => {
-    const { sim, client } = server((c, ev) => {
+    const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
     });
     const te = "\r\nHost: dev\r\nTransfer-Encoding: chunked\r\n\r\n";
