@@ -93,8 +93,8 @@ export function fleetSettings(f: Fleet): void {
 /** The client's state for /api/status: off, connecting, connected or waiting (with why, and the seconds until the next try). */
 export function fleetStatus(f: Fleet): string {
   const q = f.q;
-  if (!q) return '{"state":"off"}';
   const v = f.h.cfg();
+  if (!q) return v.mqtt ? '{"state":"off","why":"turned on, but no broker address is set"}' : '{"state":"off"}';
   const wait = q.state === "waiting" ? Math.max(0, Math.ceil((q.retryAt - f.hal.clock.now()) / 1000)) : 0;
   return ascii(JSON.stringify({ state: q.state === "up" ? "connected" : q.state, broker: v.mqttHost + ":" + v.mqttPort, base: f.base, why: q.why, retryIn: wait }));
 }

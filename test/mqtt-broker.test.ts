@@ -76,6 +76,8 @@ test("wrong credentials: refused, and the status page says why; the settings pag
   const schema = (await api("GET", "/api/schema")).json.fields.filter((f: any) => f.group === "MQTT").map((f: any) => f.name);
   expect(schema).toEqual(["mqtt", "mqttHost", "mqttPort", "mqttUser", "mqttPass", "mqttBase", "mqttInterval"]);
   expect(await mqttState()).toEqual({ state: "off" });
+  expect((await api("PUT", "/api/config", { mqtt: true })).status).toBe(200);
+  expect(await mqttState()).toEqual({ state: "off", why: "turned on, but no broker address is set" });
   const r = await api("PUT", "/api/config", { name: "kitchen", staSsid: "home", staPass: "secret123", mqtt: true, mqttHost: "127.0.0.1", mqttPort: b.port, mqttUser: "board", mqttPass: "wrong-pass" });
   expect(r.status).toBe(200);
   expect(r.json.mqttPass).toEqual({ set: true }); // never echoed

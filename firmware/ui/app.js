@@ -354,10 +354,10 @@
         ])),
         card('Server', ...meter(pool.used, pool.total, num(pool.used) + ' of ' + num(pool.total) + ' connection slots in use'),
           rows([['2xx answers', num(rq['2xx'])], ['3xx answers', num(rq['3xx'])], ['4xx answers', num(rq['4xx'])], ['5xx answers', num(rq['5xx'])], ['Errors since boot', num(s.errors)]])),
-        ...(q.state && q.state != 'off' ? [card('MQTT', rows([
+        ...((q.state && q.state != 'off') || q.why ? [card('MQTT', rows([
           ['Broker', q.broker],
-          ['Now', q.state == 'connected' ? 'Connected' : q.state == 'connecting' ? 'Connecting…' : 'Not connected: next try in ' + q.retryIn + ' s'],
-          ['Last problem', q.state != 'connected' && q.why ? cap(q.why) : null],
+          ['Now', q.state == 'connected' ? 'Connected' : q.state == 'connecting' ? 'Connecting…' : q.state == 'off' ? 'Off' : 'Not connected: next try in ' + q.retryIn + ' s'],
+          [q.state == 'off' ? 'Why' : 'Last problem', q.state != 'connected' && q.why ? cap(q.why) : null],
           ['Topics', q.base && q.base + '/…'],
         ]))] : []));
     };
