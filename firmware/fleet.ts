@@ -110,6 +110,8 @@ function fleetOn(f: Fleet, v: Values): void {
   let tick = 0;
   let ip = "";
   let at = 0;
+  /** A state publish asked for (a timer 50 ms away: a burst of changes publishes once). */
+  let pending = 0;
   let pump = 0;
   let disc = -1;
 
@@ -234,10 +236,18 @@ function fleetOn(f: Fleet, v: Values): void {
   q.subscribe(group, 1);
   f.q = q;
   f.every = every;
-  f.publish = publish;
+  f.publish = function () {
+    if (!pending) {
+      pending = timerAdd(mgr, 50, false, function () {
+        pending = 0;
+        publish();
+      });
+    }
+  };
   f.stop = function () {
     if (q.state === "up") q.publish(base + "/status", "offline", 0, true);
     q.stop();
+    if (pending) timerDel(mgr, pending);
     if (tick) timerDel(mgr, tick);
     if (pump) timerDel(mgr, pump);
   };

@@ -88,8 +88,11 @@ export interface Mqtt {
   stop(): void;
 }
 
-/** QoS 1 publishes in flight: at most this many (and twice as many packets queued beyond tx: the subscriptions and those, after a reconnect). */
-const MAX_OUT = 8;
+/** QoS 1 publishes in flight: at most this many. */
+const MAX_FLY = 32;
+/** Packets waiting behind a full tx: a QoS 0 publish is dropped beyond the first figure; beyond the second (acknowledgements, QoS 1) the connection ends: a broker that sends faster than the board can answer. */
+const SOFT_OUT = 16;
+const HARD_OUT = 64;
 /** The first wait before a reconnect, and the longest, ms. */
 const FIRST_WAIT = 1000;
 const MAX_WAIT = 60000;
@@ -155,16 +158,17 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
     put(pkt(0x82, u16(next()) + str(subs[i]) + String.fromCharCode(subQos[i])));
   }
 
-  /** Queue a packet: into tx if it fits behind what waits, else in `out`; false (dropped) when that is full too. */
-  function put(p: string): boolean {
+  /** Queue a packet: into tx if it fits behind what waits, else in `out`; a QoS 0 publish (`droppable`) is dropped when many wait, anything else only when far too many do (the connection then ends). */
+  function put(p: string, droppable?: boolean): boolean {
     const c = conn;
     if (!c) return false;
     if (!q.out.length && send(c, p)) {
       txAt = hal.clock.now();
       return true;
     }
-    if (q.out.length >= 2 * MAX_OUT) {
-      hal.log("mqtt: the broker is not taking packets fast enough: one dropped");
+    if (q.out.length >= (droppable ? SOFT_OUT : HARD_OUT)) {
+      if (droppable) hal.log("mqtt: the broker is not taking packets fast enough: a QoS 0 publish dropped");
+      else drop(c, "the broker sends faster than the board can answer");
       return false;
     }
     q.out.push(p);
@@ -377,7 +381,7 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       if (q.state === "stopped") return false;
       const id = qos ? next() : 0;
       const p = pkt(0x30 | (qos ? 2 : 0) | (retain ? 1 : 0), str(topic) + (qos ? u16(id) : "") + payload);
-      if (p.length > m.lim.txSize || (qos && q.flyId.length >= MAX_OUT)) {
+      if (p.length > m.lim.txSize || (qos && q.flyId.length >= MAX_FLY)) {
         hal.log("mqtt: publish to " + topic + " dropped (" + p.length + " bytes, buffer " + m.lim.txSize + (qos ? ", " + q.flyId.length + " in flight)" : ")"));
         return false;
       }
@@ -386,7 +390,7 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
         q.flyId.push(id);
         q.flyPkt.push(now ? dup(p) : p); // sent again only after a reconnect, then as a duplicate
       }
-      return now ? put(p) : !!qos;
+      return now ? put(p, !qos) : !!qos;
     },
     subscribe: function (filter, qos) {
       let i = subs.indexOf(filter);
