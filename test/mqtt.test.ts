@@ -8,8 +8,8 @@
 import fc from "fast-check";
 import { Sim, latin1 } from "../hal/sim";
 import type { Sock } from "../hal/hal";
-import { Ev, limits, listen, mgrInit, Mgr, poolUsed } from "../src/index";
-import { Mqtt, MqttEv, MqttOpts, mqttStart } from "../src/mqtt";
+import { Ev, limits, listen, mgrInit, poolUsed } from "../src/index";
+import { MqttEv, MqttOpts, mqttStart } from "../src/mqtt";
 
 const PORT = 1883;
 
@@ -423,6 +423,3 @@ test("fuzz: any bytes from the broker never throw, hang or leak a slot; the clie
     { numRuns: 300 },
   );
 });
-
-/** (Types used only in signatures above.) */
-export type { Mqtt, Mgr };
