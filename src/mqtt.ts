@@ -257,7 +257,11 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
   function poll(c: Conn, now: number): void {
     const ka = o.keepAlive * 1000;
     // (Input the platform cut, F.CUT: the broker sent faster than the board reads, a large packet at once: reconnect.)
-    if (c.f & F.EOF) return drop(c, c.f & F.CUT ? "the broker sent more at once than the board can hold" : q.state === "up" ? "the broker closed the connection" : "the broker at " + addr + " closed the connection before CONNACK");
+    if (c.f & F.EOF) {
+      // (A broker drops the older of two connections with one client id: right after CONNACK, that is the likely cause.)
+      const why = q.state !== "up" ? "the broker at " + addr + " closed the connection before CONNACK" : now - upAt < 2000 ? "the broker closed the connection at once (another client with the id " + o.id + "?)" : "the broker closed the connection";
+      return drop(c, c.f & F.CUT ? "the broker sent more at once than the board can hold" : why);
+    }
     if (q.state === "connecting") {
       if (now >= c.deadline) drop(c, "no answer from the broker at " + addr + " in " + CONNECT_MS / 1000 + " s");
       return;

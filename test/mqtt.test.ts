@@ -326,6 +326,19 @@ test("keep-alive: PINGREQ after the interval without sending; a silent broker is
   expect(b.peers.length).toBe(2);
 });
 
+test("closed by the broker at once after CONNACK (two clients with one id): the reason suggests it", () => {
+  const { sim, b, q } = connected();
+  b.last().s.close();
+  sim.run();
+  expect(q.why).toBe("the broker closed the connection at once (another client with the id board1?)");
+  sim.advance(1000);
+  write(sim, b.last(), CONNACK());
+  sim.advance(5000);
+  b.last().s.close();
+  sim.run();
+  expect(q.why).toBe("the broker closed the connection");
+});
+
 test("no CONNACK within 10 s: given up, tried again", () => {
   const { sim, b, q } = setup();
   sim.advance(10000);
