@@ -81,7 +81,7 @@ DATA ?= .data/emulator
 WIFI ?= emulator/demo-wifi.json
 run: $(NPM_STAMP)
 	node tools/build.mjs --board emulator
-	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) $(if $(DNS_PORT),--dns-port $(DNS_PORT)) --data $(DATA) --wifi $(WIFI)
+	node emulator/cli.js --bundle dist/emulator/app.js --board emulator --port $(PORT) $(if $(DNS_PORT),--dns-port $(DNS_PORT)) --data $(DATA) --wifi $(WIFI) --remote
 
 ## bench: req/s, p50/p99 and server CPU per request of the firmware in the emulator vs Node's http and a raw
 ##   net ceiling on loopback (8 keep-alive connections), then the request parser alone (tools/bench.mjs, ~1 min).

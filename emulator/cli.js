@@ -22,6 +22,8 @@ const HELP = `usage: node emulator/cli.js [options]
   --host ADDR       host address to listen on (default 127.0.0.1)
   --check MODE      error | warn | off: code Espruino 2v29 cannot run (default error)
   --prefix TEXT     prefix of console lines (default none)
+  --remote          let the device's outgoing connections and UDP sends leave this machine (an MQTT broker
+                    on your network); without it they reach loopback only
   --quiet           do not echo the device console
   --help`;
 
@@ -34,7 +36,7 @@ function parse(argv) {
     if (!k.startsWith('--')) throw new Error('unexpected argument ' + k);
     const eq = k.indexOf('=');
     if (eq > 0) a[k.slice(2, eq)] = k.slice(eq + 1);
-    else if (k === '--quiet' || k === '--help') a[k.slice(2)] = true;
+    else if (k === '--quiet' || k === '--help' || k === '--remote') a[k.slice(2)] = true;
     else {
       if (i + 1 >= argv.length) throw new Error(k + ' needs a value');
       a[k.slice(2)] = argv[++i];
@@ -55,7 +57,7 @@ async function main() {
     process.stdout.write(HELP + '\n');
     return;
   }
-  const known = ['bundle', 'port', 'dns-port', 'data', 'board', 'wifi', 'boot', 'host', 'check', 'prefix', 'quiet'];
+  const known = ['bundle', 'port', 'dns-port', 'data', 'board', 'wifi', 'boot', 'host', 'check', 'prefix', 'quiet', 'remote'];
   for (const k of Object.keys(a)) if (!known.includes(k)) {
     process.stderr.write('unknown option --' + k + '\n' + HELP + '\n');
     process.exit(2);
@@ -86,6 +88,7 @@ async function main() {
       check: /** @type {any} */ (str(a.check)),
       prefix: str(a.prefix),
       quiet: !!a.quiet,
+      allowRemote: !!a.remote,
     });
   try {
     try {
