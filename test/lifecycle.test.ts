@@ -1001,6 +1001,21 @@ describe("a head seen again (the parse is reused)", () => {
     ]);
   });
 
+  test("field lines of the same length but other values are parsed anew, never taken for the last head's", () => {
+    const seen: string[] = [];
+    const { sim, client } = server((c, ev, data) => {
+      if (ev === Ev.HttpMsg) {
+        seen.push(data.hv.join(",") + "|" + data.cl + "|" + httpHeader(data, "x-a"));
+        httpReply(c, 200, "", "ok");
+      }
+    });
+    const cl = client();
+    cl.send("GET /a HTTP/1.1\r\nHost: dev\r\nX-A: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: dev\r\nX-A: 2\r\n\r\nPOST /c HTTP/1.1\r\nHost: dev\r\nX-A: 2\r\n\r\n");
+    sim.run();
+    expect(statuses(cl.received)).toEqual([200, 200, 200]);
+    expect(seen).toEqual(["dev,1|-1|1", "dev,2|-1|2", "dev,2|-1|2"]);
+  });
+
   test("the same field lines after a bad request line, or a version they do not suit, are refused as a full parse would", () => {
     const { sim, client } = server((c, ev, _d) => {
       if (ev === Ev.HttpMsg) httpReply(c, 200, "", "ok");
