@@ -61,8 +61,8 @@ export interface Fleet {
   q: Mqtt | null;
   every: (() => void) | null;
   publish: (() => void) | null;
-  /** Stop the client ("offline" first). */
-  stop: (() => void) | null;
+  /** Stop the client: "offline" first, or (`moved`: the base topic changes) its retained messages there cleared. */
+  stop: ((moved: boolean) => void) | null;
 }
 
 /** Start (or not, when off in the settings) the board's MQTT client. */
@@ -83,7 +83,7 @@ export function fleetSettings(f: Fleet): void {
     if (f.publish) f.publish();
     return;
   }
-  if (f.stop) f.stop();
+  if (f.stop) f.stop(base !== f.base);
   f.q = f.every = f.publish = f.stop = null;
   f.key = key;
   f.base = base;
@@ -244,8 +244,10 @@ function fleetOn(f: Fleet, v: Values): void {
       });
     }
   };
-  f.stop = function () {
-    if (q.state === "up") q.publish(base + "/status", "offline", 0, true);
+  f.stop = function (moved) {
+    // An empty retained message deletes the retained one (MQTT 3.1.1 §3.3.1.3): a renamed board leaves no stale topics.
+    if (q.state === "up") q.publish(base + "/status", moved ? "" : "offline", 0, true);
+    if (q.state === "up" && moved) q.publish(base + "/state", "", 0, true);
     q.stop();
     if (pending) timerDel(mgr, pending);
     if (tick) timerDel(mgr, tick);

@@ -233,8 +233,13 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       rxAt = now;
       put(pkt(0x10, str("MQTT") + "\x04" + String.fromCharCode(flags) + u16(o.keepAlive) + str(o.id) + (will ? str(o.willTopic) + str(o.willMsg) : "") + (o.user ? str(o.user) : "") + (o.pass ? str(o.pass) : "")));
     } else if (ev === Ev.Read) read(c, now);
-    else if (ev === Ev.Write) flushOut(c);
-    else if (ev === Ev.Poll) poll(c, now);
+    else if (ev === Ev.Write) {
+      if (q.state === "stopped") bye(c);
+      else flushOut(c);
+    } else if (ev === Ev.Poll) {
+      if (q.state !== "stopped") poll(c, now);
+      else if (now >= c.deadline) connClose(c); // a broker that takes nothing more: given up
+    }
     else if (ev === Ev.Error) {
       if (!err) err = q.state === "connecting" ? "cannot reach the broker at " + addr + " (" + data + ")" : data;
     } else if (ev === Ev.Close && conn === c) {
@@ -243,6 +248,12 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       // (2v29 reports an outgoing socket connected before its handshake: a refused one just closes.)
       lost(err || (q.state === "up" ? "the broker closed the connection" : "cannot reach the broker at " + addr));
     }
+  }
+
+  /** A stopped client's connection: what waits, then DISCONNECT (§3.14: the broker then keeps the will to itself), then the close. */
+  function bye(c: Conn): void {
+    flushOut(c);
+    if (!q.out.length && send(c, "\xe0\x00")) connDrain(c);
   }
 
   /** Move waiting packets into tx as room appears. */
@@ -421,10 +432,12 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       timer = 0;
       const c = conn;
       if (!c) return void m.reserved--;
-      conn = null;
-      c.fn = null; // its Close is not ours to handle any more
-      if (up && send(c, "\xe0\x00")) connDrain(c);
-      else connClose(c);
+      conn = null; // its Close is not ours to handle any more
+      if (!up) return connClose(c);
+      // What waits goes first (the last publishes of a client being stopped), then DISCONNECT: as tx takes them
+      // (Write), within 5 s.
+      c.deadline = hal.clock.now() + 5000;
+      bye(c);
     },
   };
   m.reserved++;

@@ -159,6 +159,23 @@ test("a broker restart: the web UI answers meanwhile, the client backs off and r
   await until(() => !!last[BASE + "/state"] && JSON.parse(last[BASE + "/state"]).config.interval === 77, 20000, "the state changed while the broker was down");
 }, 150000);
 
+test("renamed: the old base topic's retained messages are cleared, the new one has them", async () => {
+  await sub.subscribeAsync("espweb/pantry/#", { qos: 1 });
+  expect((await api("PUT", "/api/config", { name: "pantry" })).status).toBe(200);
+  await until(() => last["espweb/pantry/status"] === "online" && !!last["espweb/pantry/state"], 15000, "the new base topic");
+  await until(() => last[BASE + "/status"] === "" && last[BASE + "/state"] === "", 5000, "the old topics cleared");
+  const late = await client(b, { username: "ha", password: "ha-pass", clientId: "late2" });
+  const seen: string[] = [];
+  late.on("message", (t, _p, pk) => pk.retain && seen.push(t));
+  await late.subscribeAsync([BASE + "/#", "espweb/pantry/#"]);
+  await until(() => seen.includes("espweb/pantry/state"), 5000, "the new retained state");
+  await new Promise((r) => setTimeout(r, 300));
+  await late.endAsync();
+  expect(seen.filter((t) => t.startsWith(BASE + "/"))).toEqual([]);
+  expect((await api("PUT", "/api/config", { name: "kitchen" })).status).toBe(200);
+  await until(() => last[BASE + "/status"] === "online", 15000, "back under the first name");
+}, 60000);
+
 test("cmd/reboot restarts the board, which comes back online by itself", async () => {
   const before = (await api("GET", "/api/status")).json.uptime;
   const onlines = () => got.filter((m) => m.topic === BASE + "/status" && m.payload === "online").length;

@@ -391,6 +391,16 @@ test("stop(): DISCONNECT, the connection closes, no reconnect, the slot reservat
   expect(q.publish("t", "x", 1, false)).toBe(false);
 });
 
+test("stop() sends what waits behind a full buffer first, then DISCONNECT", () => {
+  const { sim, b, q } = connected();
+  for (let i = 0; i < 4; i++) expect(q.publish("t/" + i, "x".repeat(150), 0, true)).toBe(true);
+  expect(q.out.length).toBeGreaterThan(0); // 256-byte tx: they do not all fit at once
+  q.stop();
+  sim.advance(1000);
+  expect(decode(b.last().got).map((p) => (p.type === 3 ? publishFields(p).topic : p.type))).toEqual(["t/0", "t/1", "t/2", "t/3", 14]);
+  expect(b.last().closed).toBe(true);
+});
+
 test("the client's slot: accepted connections cannot take it while the client is between connections", () => {
   const sim = new Sim();
   const mgr = mgrInit(sim, limits({ slots: 2 }));
