@@ -76,8 +76,12 @@ function addr(c: Conn): string {
   return i > 0 ? p.substr(0, i) : p;
 }
 
-/** GET /api/status. Signed out: who the device is and whether it has a password. Signed in: uptime, memory, Wi-Fi, pool, requests by status class, errors. */
-/** The /api/status body, ASCII already: only the parts a person or a network chose can hold other characters, and only they are escaped (a whole-body RegExp scan costs 2v29 tens of µs a request). */
+/**
+ * The GET /api/status body. Signed out: who the device is and whether it has a password. Signed in: uptime, memory,
+ * Wi-Fi, pool, the MQTT client, requests by status class, errors. ASCII already: only the parts a person or a
+ * network chose can hold other characters, and only they are escaped (a whole-body RegExp scan costs 2v29 tens of
+ * µs a request).
+ */
 function status(app: App, full: boolean): string {
   const a = app.head + ascii(JSON.stringify(app.cfg.name)) + ',"passwordSet":' + (app.cfg.admin !== "") + ',"signedIn":' + full;
   if (!full) return a + "}";

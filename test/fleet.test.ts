@@ -13,7 +13,8 @@ import { execFileSync } from "child_process";
 import type { MqttClient } from "mqtt";
 import { startEmulator, Emulator } from "../emulator";
 import { buildBundle } from "./e2e/harness";
-import { Broker, broker, client, until } from "./e2e/broker";
+import { Broker, broker, client } from "./e2e/broker";
+import { until } from "./e2e/emulators";
 
 const N = 50;
 const PW = "fleet-admin-pw";

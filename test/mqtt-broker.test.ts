@@ -15,7 +15,8 @@ import * as path from "path";
 import type { MqttClient } from "mqtt";
 import { startEmulator, Emulator } from "../emulator";
 import { buildBundle } from "./e2e/harness";
-import { Broker, broker, client, until } from "./e2e/broker";
+import { Broker, broker, client } from "./e2e/broker";
+import { until } from "./e2e/emulators";
 import { PHONE, launch, shoot } from "./e2e/chromium";
 
 const PW = "mqtt-e2e-admin";

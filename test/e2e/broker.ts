@@ -99,12 +99,3 @@ export async function client(b: Broker, opts: IClientOptions): Promise<MqttClien
   });
   return c;
 }
-
-/** Wait until `pred` holds (polling every 50 ms), or fail after `ms` with `what`. */
-export async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error("timed out waiting for " + what);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

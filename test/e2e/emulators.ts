@@ -14,13 +14,13 @@ export async function start(o: EmulatorOptions): Promise<Emulator> {
   return e;
 }
 
-/** Resolves once `cond()` is truthy (polling); fails after `ms`. */
-export async function until<T>(cond: () => T, ms = 10000): Promise<T> {
+/** Resolves once `cond()` (or the promise it returns) is truthy, polling; fails after `ms`, saying `what` when given. */
+export async function until<T>(cond: () => T | Promise<T>, ms = 10000, what?: string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = cond();
+    const v = await cond();
     if (v) return v;
-    if (Date.now() > end) throw new Error("condition not met: " + cond.toString());
+    if (Date.now() > end) throw new Error(what ? "timed out waiting for " + what : "condition not met: " + cond.toString());
     await new Promise((r) => setTimeout(r, 5));
   }
 }
