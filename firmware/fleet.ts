@@ -61,14 +61,16 @@ export interface Fleet {
   q: Mqtt | null;
   every: (() => void) | null;
   publish: (() => void) | null;
-  /** Stop the client: "offline" first, or (`moved`: the base topic changes) its retained messages there cleared. */
-  stop: ((moved: boolean) => void) | null;
+  /** Stop the client: "offline" first, or (`moved`: the base topic changes) its retained messages there cleared; `done` once its connection is gone. */
+  stop: ((moved: boolean, done: () => void) => void) | null;
+  /** The previous client is still ending: the next one starts when it has (with the settings in force then). */
+  waiting: boolean;
 }
 
 /** Start (or not, when off in the settings) the board's MQTT client. */
 export function fleetStart(mgr: Mgr, hal: Hal, board: Board, h: FleetHooks): Fleet {
   const mac = hal.wifi ? hal.wifi.mac().split(":").join("").toLowerCase() : "";
-  const f: Fleet = { mgr: mgr, hal: hal, board: board, h: h, id: "espweb-" + (mac ? mac.substr(-6) : hostName(h.cfg().name as string)), key: "", base: "", q: null, every: null, publish: null, stop: null };
+  const f: Fleet = { mgr: mgr, hal: hal, board: board, h: h, id: "espweb-" + (mac ? mac.substr(-6) : hostName(h.cfg().name as string)), key: "", base: "", q: null, every: null, publish: null, stop: null, waiting: false };
   fleetSettings(f);
   return f;
 }
@@ -83,20 +85,35 @@ export function fleetSettings(f: Fleet): void {
     if (f.publish) f.publish();
     return;
   }
-  if (f.stop) f.stop(base !== f.base);
+  const stop = f.stop;
   f.q = f.every = f.publish = f.stop = null;
+  const moved = base !== f.base;
   f.key = key;
   f.base = base;
-  if (key) fleetOn(f, v);
+  if (!stop) {
+    if (key && !f.waiting) fleetOn(f, v);
+    return;
+  }
+  // The old client ends after this event (a config/set that made the change still gets its result out on it), and
+  // the new one connects once the old connection is gone: they share a client id, and the broker would drop the old
+  // one, with what it has not read yet, when the new one arrives.
+  f.waiting = true;
+  f.hal.clock.soon(function () {
+    stop(moved, function () {
+      f.waiting = false;
+      if (f.key) fleetOn(f, f.h.cfg());
+    });
+  });
 }
 
 /** The client's state for /api/status: off, connecting, connected or waiting (with why, and the seconds until the next try). */
 export function fleetStatus(f: Fleet): string {
   const q = f.q;
   const v = f.h.cfg();
-  if (!q) return v.mqtt ? '{"state":"off","why":"turned on, but no broker address is set"}' : '{"state":"off"}';
-  const wait = q.state === "waiting" ? Math.max(0, Math.ceil((q.retryAt - f.hal.clock.now()) / 1000)) : 0;
-  return ascii(JSON.stringify({ state: q.state === "up" ? "connected" : q.state, broker: v.mqttHost + ":" + v.mqttPort, base: f.base, why: q.why, retryIn: wait }));
+  if (!f.key) return v.mqtt ? '{"state":"off","why":"turned on, but no broker address is set"}' : '{"state":"off"}';
+  // (No client yet: the previous one is still saying goodbye.)
+  const wait = q && q.state === "waiting" ? Math.max(0, Math.ceil((q.retryAt - f.hal.clock.now()) / 1000)) : 0;
+  return ascii(JSON.stringify({ state: !q ? "connecting" : q.state === "up" ? "connected" : q.state, broker: v.mqttHost + ":" + v.mqttPort, base: f.base, why: q ? q.why : "", retryIn: wait }));
 }
 
 /** Start the client with settings `v`. */
@@ -150,9 +167,8 @@ function fleetOn(f: Fleet, v: Values): void {
     }
     const errors = patch === null || typeof patch !== "object" || Array.isArray(patch) ? { "": "expected a JSON object of settings, as PUT /api/config takes" } : f.h.change(patch);
     f.hal.log("mqtt: settings from " + topic + (errors ? " refused: " + JSON.stringify(errors) : " applied"));
-    // (A change of the broker's own settings has restarted the client: the outcome goes out on the new one, if any.)
-    const r = f.q || q;
-    r.publish(f.base + "/config/result", ascii(JSON.stringify(errors ? { errors: errors } : { applied: true })), 1, false);
+    // On this client, at this base, even when the change restarts MQTT: the old client ends after this event.
+    q.publish(base + "/config/result", ascii(JSON.stringify(errors ? { errors: errors } : { applied: true })), 1, false);
   }
 
   /** The next Home Assistant discovery message, once the client has nothing waiting; the pump stops after the last. */
@@ -244,11 +260,11 @@ function fleetOn(f: Fleet, v: Values): void {
       });
     }
   };
-  f.stop = function (moved) {
+  f.stop = function (moved, done) {
     // An empty retained message deletes the retained one (MQTT 3.1.1 §3.3.1.3): a renamed board leaves no stale topics.
     if (q.state === "up") q.publish(base + "/status", moved ? "" : "offline", 0, true);
     if (q.state === "up" && moved) q.publish(base + "/state", "", 0, true);
-    q.stop();
+    q.stop(done);
     if (pending) timerDel(mgr, pending);
     if (tick) timerDel(mgr, tick);
     if (pump) timerDel(mgr, pump);

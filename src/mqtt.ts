@@ -84,8 +84,12 @@ export interface Mqtt {
   subscribe(filter: string, qos: number): void;
   /** Unsubscribe from `filter`. */
   unsubscribe(filter: string): void;
-  /** Stop for good: a DISCONNECT if connected (the broker then keeps the will to itself), no reconnect. */
-  stop(): void;
+  /**
+   * Stop for good: what waits, then a DISCONNECT if connected (the broker then keeps the will to itself), no
+   * reconnect. `done` is called (soon, from the loop) once the connection is gone: a client with the same id started
+   * before would make the broker drop this one, and with it what it has not read yet.
+   */
+  stop(done?: () => void): void;
 }
 
 /** QoS 1 publishes in flight: at most this many. */
@@ -118,6 +122,8 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
   let txAt = 0;
   let upAt = 0;
   let skip = 0;
+  /** Told when a stopped client's connection is gone. */
+  let gone: (() => void) | null = null;
 
   /** Two bytes, big-endian (§1.5.2). */
   function u16(n: number): string {
@@ -247,6 +253,9 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       m.reserved++; // the slot is free again, and kept for the next try
       // (2v29 reports an outgoing socket connected before its handshake: a refused one just closes.)
       lost(err || (q.state === "up" ? "the broker closed the connection" : "cannot reach the broker at " + addr));
+    } else if (ev === Ev.Close && gone) {
+      hal.clock.soon(gone); // after this event: the slot is free by then
+      gone = null;
     }
   }
 
@@ -424,15 +433,20 @@ export function mqttStart(m: Mgr, o: MqttOpts, fn: MqttFn): Mqtt {
       subQos.splice(i, 1);
       if (q.state === "up") put(pkt(0xa2, u16(next()) + str(filter)));
     },
-    stop: function () {
+    stop: function (done) {
       if (q.state === "stopped") return;
       const up = q.state === "up";
       q.state = "stopped";
       if (timer) timerDel(m, timer);
       timer = 0;
       const c = conn;
-      if (!c) return void m.reserved--;
-      conn = null; // its Close is not ours to handle any more
+      if (!c) {
+        m.reserved--;
+        if (done) hal.clock.soon(done);
+        return;
+      }
+      conn = null; // its Close no longer reconnects
+      gone = done || null;
       if (!up) return connClose(c);
       // What waits goes first (the last publishes of a client being stopped), then DISCONNECT: as tx takes them
       // (Write), within 5 s.

@@ -175,6 +175,15 @@ test("renamed: the old base topic's retained messages are cleared, the new one h
   expect(seen.filter((t) => t.startsWith(BASE + "/"))).toEqual([]);
   expect((await api("PUT", "/api/config", { name: "kitchen" })).status).toBe(200);
   await until(() => last[BASE + "/status"] === "online", 15000, "back under the first name");
+  // Moved over MQTT itself: the result comes on the topic the change came on, then the board is at its new base.
+  await sub.subscribeAsync("espweb/moved/#", { qos: 1 });
+  const n = got.filter((m) => m.topic === BASE + "/config/result").length;
+  await sub.publishAsync(BASE + "/config/set", JSON.stringify({ mqttBase: "espweb/moved" }), { qos: 1 });
+  await until(() => got.filter((m) => m.topic === BASE + "/config/result").length > n, 10000, "the result on the old base");
+  expect(last[BASE + "/config/result"]).toBe('{"applied":true}');
+  await until(() => last["espweb/moved/status"] === "online", 15000, "online at the new base");
+  await sub.publishAsync("espweb/moved/config/set", JSON.stringify({ mqttBase: "" }), { qos: 1 });
+  await until(() => last[BASE + "/status"] === "online" && last["espweb/moved/status"] === "", 15000, "back at the first base");
 }, 60000);
 
 test("cmd/reboot restarts the board, which comes back online by itself", async () => {

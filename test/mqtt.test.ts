@@ -395,8 +395,11 @@ test("stop() sends what waits behind a full buffer first, then DISCONNECT", () =
   const { sim, b, q } = connected();
   for (let i = 0; i < 4; i++) expect(q.publish("t/" + i, "x".repeat(150), 0, true)).toBe(true);
   expect(q.out.length).toBeGreaterThan(0); // 256-byte tx: they do not all fit at once
-  q.stop();
+  let gone = false;
+  q.stop(() => (gone = true));
+  expect(gone).toBe(false); // told once the connection is gone, not before
   sim.advance(1000);
+  expect(gone).toBe(true);
   expect(decode(b.last().got).map((p) => (p.type === 3 ? publishFields(p).topic : p.type))).toEqual(["t/0", "t/1", "t/2", "t/3", 14]);
   expect(b.last().closed).toBe(true);
 });
