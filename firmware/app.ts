@@ -150,14 +150,9 @@ function join(app: App, c: Conn, b: any): void {
     return commit(app, apply(app.cfg, { staSsid: b.ssid, staPass: pass }).values as Values);
   };
   netJoin(app.net, b.ssid, pass, ACT_MS, function (err, ip) {
-    if (err === "switch") {
-      const kept = save();
-      r.reply(202, JSON_HDRS, ascii(JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, host: hostName(app.cfg.name as string), saved: kept, apSsid: app.net.apSsid })));
-    } else if (err) r.reply(502, JSON_HDRS, ascii(JSON.stringify({ error: joinError(b.ssid, err) })));
-    else {
-      const kept = save();
-      r.reply(200, JSON_HDRS, ascii(JSON.stringify({ ssid: b.ssid, ip: ip, saved: kept, apOffIn: netStatus(app.net).apOffIn })));
-    }
+    if (err === "switch") r.reply(202, JSON_HDRS, ascii(JSON.stringify({ switching: true, ssid: b.ssid, name: app.cfg.name, host: hostName(app.cfg.name as string), saved: save(), apSsid: app.net.apSsid })));
+    else if (err) r.reply(502, JSON_HDRS, ascii(JSON.stringify({ error: joinError(b.ssid, err) })));
+    else r.reply(200, JSON_HDRS, ascii(JSON.stringify({ ssid: b.ssid, ip: ip, saved: save(), apOffIn: netStatus(app.net).apOffIn })));
   });
 }
 
@@ -358,6 +353,16 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
     const scheme = httpHeader(hm, "sec-fetch-mode") !== null ? "Cookie" : "Basic";
     return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", "WWW-Authenticate: " + scheme + ' realm="espweb"\r\n');
   }
+  return dispatch(app, c, hm, method, path, who, head);
+}
+
+/**
+ * What each API route does, once route() has let the request through (method, origin, credentials): a function of
+ * its own, so that GET /api/status and the UI's files do not pay for reading this text (the interpreter reads
+ * through every skipped line of a function it runs).
+ */
+function dispatch(app: App, c: Conn, hm: HttpMsg, method: string, path: string, who: string, head?: boolean): void {
+  const auth = app.auth as Auth;
   if (path === "/api/schema") return ok(c, schemaJson());
   if (path.substr(0, 11) === "/api/update") {
     const u = app.upd;
@@ -398,6 +403,16 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   return login(app, c, b);
 }
 
+/** An update's upload: its head (POST /api/update, routed before the body), a piece of its body, or its connection gone. */
+function upload(app: App, c: Conn, ev: Ev, data: any): void {
+  if (ev === Ev.HttpHdrs) return route(app, c, data, true);
+  const u = app.upd;
+  if (!u || !u.up || u.up.c !== c) return;
+  if (ev === Ev.Close) return void updates(u, Op.Gone, c, null);
+  const no = updates(u, Op.Piece, c, data);
+  if (no) fail(c, no[0], no[1]);
+}
+
 /** The whole update has arrived: answer its check; restart into it if it passed. */
 function uploaded(app: App, u: Updates, c: Conn): void {
   const r = updates(u, Op.End, c, null) as [number, string];
@@ -431,25 +446,13 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   consoleGuard(app);
   app.upd = null;
   // Called for every event of every connection (a poll pass included): the common ones leave after a comparison or two.
-  // Each branch returns: the interpreter reads through the text of every `else` it skips, on every call.
+  // An update's upload has its own function: the interpreter reads through the text of every line it skips, on every call.
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     if (ev === Ev.HttpMsg) {
       const u = app.upd;
       return u && u.up && u.up.c === c ? uploaded(app, u, c) : route(app, c, data);
     }
-    if (ev === Ev.HttpHdrs) {
-      if (data.method === "POST" && data.uri === "/api/update") route(app, c, data, true);
-      return;
-    }
-    if (ev === Ev.HttpBody || ev === Ev.Close) {
-      const u = app.upd;
-      if (!u || !u.up || u.up.c !== c) return;
-      if (ev === Ev.Close) updates(u, Op.Gone, c, null);
-      else {
-        const no = updates(u, Op.Piece, c, data);
-        if (no) fail(c, no[0], no[1]);
-      }
-    }
+    if (ev === Ev.HttpHdrs ? data.method === "POST" && data.uri === "/api/update" : ev === Ev.HttpBody || ev === Ev.Close) upload(app, c, ev, data);
   });
   if (!ok) return null;
   // Only an app whose listener is up can confirm itself (a trial that cannot serve is given up by the loader).

@@ -77,10 +77,16 @@ function queue(c: Conn, d: Uint8Array | string): boolean {
 /** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
 function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | string | null): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
-  // The handler's own Connection field, if any (two native searches rule it out, as a rule: the parse is dearer).
-  const own = hdrs && (hdrs.indexOf("onnection") >= 0 || hdrs.indexOf("ONNECTION") >= 0) ? connTokens(hdrs) : null;
+  // The handler's own Connection field, if any (two native searches rule it out, as a rule: the parse is dearer;
+  // handlers mostly pass the same headers again, and those are not searched again).
+  const m = c.mgr;
+  if (hdrs !== m.hdrsSeen) {
+    m.hdrsSeen = hdrs;
+    m.hdrsConn = hdrs && (hdrs.indexOf("onnection") >= 0 || hdrs.indexOf("ONNECTION") >= 0) ? connTokens(hdrs) : null;
+  }
+  const own = m.hdrsConn;
   if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
-  c.mgr.codes[(code / 100) | 0]++;
+  m.codes[(code / 100) | 0]++;
   let h = (code === 200 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 " + code + " " + reason(code) + "\r\n") + hdrs;
   // RFC 9110 §6.4.1: 1xx, 204 and 304 responses have no content.
   const none = code < 200 || code === 204 || code === 304;

@@ -181,6 +181,9 @@ export class Mgr {
   nextId!: number;
   /** Responses started, by status class (index 1-5: 1xx-5xx): a counter since init. */
   codes!: number[];
+  /** The response headers a handler last gave, and the Connection tokens in them (null: no such field): start() searches only headers it has not seen last (two searches cost ~3 µs on 2v29). */
+  hdrsSeen!: string;
+  hdrsConn!: string[] | null;
   /** The wake-up timer handle and its due time. */
   wakeTimer!: number;
   wakeAt!: number;
@@ -205,6 +208,8 @@ export class Mgr {
     this.seq = 1;
     this.nextId = 1;
     this.codes = [0, 0, 0, 0, 0, 0];
+    this.hdrsSeen = "";
+    this.hdrsConn = null;
     this.wakeTimer = -1;
     this.wakeAt = 0;
     this.listenList = [];

@@ -146,7 +146,9 @@ export function appVariant(bundle: string, version: string, o: { before?: string
   const nl = text.indexOf("\n");
   const id = /^\/\*espweb (\S+) (\S+)\*\/$/.exec(text.slice(0, nl));
   if (!id) throw new Error(bundle + " has no identity line");
-  const body = text.slice(nl + 1).split(JSON.stringify(id[1])).join(JSON.stringify(version));
+  // Everywhere the version is written: the minifier puts it in place, inside longer strings too ("espweb 0.1.0 on ").
+  const at = new RegExp("(?<![0-9.])" + id[1].replace(/\./g, "\\.") + "(?![0-9.])", "g");
+  const body = text.slice(nl + 1).replace(at, version);
   return new Uint8Array(Buffer.from("/*espweb " + version + " " + (o.board || id[2]) + "*/\n" + (o.before || "") + body + (o.after || ""), "latin1"));
 }
 
