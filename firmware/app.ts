@@ -317,13 +317,22 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   // The captive portal: while the AP runs, a request for another site (a phone's connectivity probe, any page
   // the person tries) is sent to the board's own address, which opens the portal sheet.
   if (app.net.ap && !deviceHost(hm) && !ownName(app, hm)) return portal(app, c);
-  if (path.substr(0, 5) !== "/api/") {
-    const f = method === "GET" ? uiFile(app.ui, path) : null;
-    if (f) serveFile(c, hm, app.hal.storage, f);
-    else if (uiFile(app.ui, path)) httpReply(c, 405, "Allow: GET, HEAD\r\n" + TEXT_HDRS, "method not allowed: " + hm.method + " " + path + " (use GET)\n");
-    else httpReply(c, 404, TEXT_HDRS, "not found: " + path + "\n");
-    return;
+  // The most frequent request, signed out (no credentials, or no password to check them against), answered here
+  // as api() would: everything else in other functions, whose text a status request then does not read.
+  if (path === "/api/status" && method === "GET" && (!app.auth || app.cfg.admin === "" || (httpHeader(hm, "authorization") === null && httpHeader(hm, "cookie") === null))) {
+    return void httpReply(c, 200, JSON_HDRS, status(app, false));
   }
+  if (path.substr(0, 5) === "/api/") return api(app, c, hm, head);
+  const f = method === "GET" ? uiFile(app.ui, path) : null;
+  if (f) serveFile(c, hm, app.hal.storage, f);
+  else if (uiFile(app.ui, path)) httpReply(c, 405, "Allow: GET, HEAD\r\n" + TEXT_HDRS, "method not allowed: " + hm.method + " " + path + " (use GET)\n");
+  else httpReply(c, 404, TEXT_HDRS, "not found: " + path + "\n");
+}
+
+/** An API request: its method, its origin and its credentials checked, then dispatched. */
+function api(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
+  const method = hm.method === "HEAD" ? "GET" : hm.method;
+  const path = hm.uri;
   const methods = routeMethods(path);
   if (!methods) return fail(c, 404, "no such API route: " + path);
   // An array's indexOf: 2v29's String.indexOf matches a tail that begins the needle (", POST,".indexOf(", GET,") is 6).
@@ -353,15 +362,17 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
     const scheme = httpHeader(hm, "sec-fetch-mode") !== null ? "Cookie" : "Basic";
     return fail(c, 401, who === "bad" ? "wrong or malformed credentials: sign in again" : "sign in first", "WWW-Authenticate: " + scheme + ' realm="espweb"\r\n');
   }
-  return dispatch(app, c, hm, method, path, who, head);
+  return dispatch(app, c, hm, who, head);
 }
 
 /**
- * What each API route does, once route() has let the request through (method, origin, credentials): a function of
- * its own, so that GET /api/status and the UI's files do not pay for reading this text (the interpreter reads
- * through every skipped line of a function it runs).
+ * What each API route does, once api() has let the request through (method, origin, credentials): a function of
+ * its own, so that a status request does not pay for reading this text (the interpreter reads through every
+ * skipped line of a function it runs).
  */
-function dispatch(app: App, c: Conn, hm: HttpMsg, method: string, path: string, who: string, head?: boolean): void {
+function dispatch(app: App, c: Conn, hm: HttpMsg, who: string, head?: boolean): void {
+  const method = hm.method === "HEAD" ? "GET" : hm.method;
+  const path = hm.uri;
   const auth = app.auth as Auth;
   if (path === "/api/schema") return ok(c, schemaJson());
   if (path.substr(0, 11) === "/api/update") {

@@ -186,7 +186,7 @@ try {
     const xs = res[s.key];
     process.stdout.write(`${s.name.padEnd(38)}${String(Math.round(median(xs.map((x) => x.rps)))).padStart(9)}${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)}${median(xs.map((x) => x.p99)).toFixed(3).padStart(9)}\n`);
   }
-  process.stdout.write(`ratios (median of rounds): a/b ${ratio('a', 'b')}   a/b2 ${ratio('a', 'b2')}   a/c ${ratio('a', 'c')}   d/b ${ratio('d', 'b')}\n\n`);
+  process.stdout.write(`ratios (median of rounds): a/d ${ratio('a', 'd')}   a/b ${ratio('a', 'b')}   a/b2 ${ratio('a', 'b2')}   a/c ${ratio('a', 'c')}   d/b ${ratio('d', 'b')}\n\n`);
   // Where the time goes: tools/bench/parts.ts, built like a firmware and run on the same interpreter.
   const pb = spawnSync(process.execPath, [join(ROOT, 'tools/build.mjs'), '--board', 'linux', '--entry', join(ROOT, 'tools/bench/parts.ts'),
     '--out', join(tmp, 'parts'), '--build', join(tmp, 'parts-build'), '--quiet'], { stdio: 'inherit' });
