@@ -72,8 +72,6 @@ const DIGITS = /^\d+$/;
 // (measured): every pattern here is groups of class runs, and the rest is done by hand.
 const LEAD_OWS = /^[ \t]+/;
 const TRAIL_OWS = /[ \t]+$/;
-/** The fields the parser acts on (1 Host, 2 Content-Length, 3 Transfer-Encoding, 4 Connection, 5 Expect): one lookup per line, not five comparisons. */
-const SPECIAL: { [name: string]: number } = { host: 1, "content-length": 2, "transfer-encoding": 3, connection: 4, expect: 5 };
 
 /** `s` without leading and trailing SP/HTAB (RFC 9110 §5.6.3 OWS; not String.trim, which also eats obs-text 0xA0). */
 function ows(s: string): string {
@@ -176,41 +174,23 @@ function lines(hm: HttpMsg, ls: string[]): number {
   hm.uri = q < 0 ? pq : pq.substr(0, q);
   hm.query = q < 0 ? "" : pq.substr(q + 1);
   hm.v = rl[4] === "0" ? 10 : 11;
-  // The field lines, unless they are the last head's: what the framing checks need of them goes to hm.fx (Host count,
-  // Content-Length (-1 none), Transfer-Encoding, Connection, Expect), the fields themselves to hn/hv.
+  // The field lines, unless they are the last head's: the fields to hn/hv, then what the framing checks need of them
+  // to hm.fx (framing()). The loop does no more than that: the interpreter reads every line of a loop's body on
+  // every turn, the lines it skips too.
   if (!again) {
     const hn: string[] = (hm.hn = []);
     const hv: string[] = (hm.hv = []);
-    let hosts = 0;
-    let cls = 0;
-    let cl = -1;
-    let te: string | null = null;
-    let conn = "";
-    let expect: string | null = null;
     for (let i = 1; i < n; i++) {
       const m = FIELD.exec(ls[i]);
       if (!m) return fail(hm, fieldErr(ls[i]));
       let value = m[2];
       const z = value.charCodeAt(value.length - 1);
       if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
-      const lname = m[1].toLowerCase();
-      hn.push(lname);
+      hn.push(m[1].toLowerCase());
       hv.push(value);
-      // (A name like "constructor" finds an inherited member: no case below matches it.)
-      const k = SPECIAL[lname];
-      if (!k) continue;
-      if (k === 1) hosts++;
-      else if (k === 2) {
-        // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
-        if (++cls > 1) return fail(hm, "duplicate Content-Length");
-        if (!DIGITS.test(value)) return fail(hm, "bad Content-Length");
-        if (value.length > 9) return fail(hm, "Content-Length too large", 413);
-        cl = parseInt(value, 10);
-      } else if (k === 3) te = te === null ? value : te + "," + value;
-      else if (k === 4) conn += "," + value;
-      else if (k === 5) expect = value;
     }
-    hm.fx = [hosts, cl, te, conn, expect];
+    const st = framing(hm, hn, hv);
+    if (st) return st;
   }
   // The framing: the fields' findings against this request line's method and version.
   const x = hm.fx;
@@ -246,6 +226,36 @@ function lines(hm: HttpMsg, ls: string[]): number {
     if (fl & F.CHUNKED || hm.cl > 0) fl |= F.CONT;
   }
   hm.fl = fl;
+  return 0;
+}
+
+/**
+ * What the framing checks need of a head's fields (`hn`/`hv`, as in HttpMsg), into hm.fx: [Host count,
+ * Content-Length (-1 none), Transfer-Encoding (the fields joined with ","; null none), Connection (each field after
+ * a ","), Expect (the last; null none)]. Each name is looked for by a native search of the names: most heads hold
+ * Host and Connection alone. Returns a status if they cannot frame a request (hm.err says why).
+ */
+function framing(hm: HttpMsg, hn: string[], hv: string[]): number {
+  let hosts = 0;
+  let i = hn.indexOf("host");
+  for (; i >= 0; i = hn.indexOf("host", i + 1)) hosts++;
+  let cl = -1;
+  i = hn.indexOf("content-length");
+  if (i >= 0) {
+    // RFC 9112 §6.3, RFC 9110 §8.6: a list or repeated field is an unrecoverable framing error here.
+    const v = hv[i];
+    if (!DIGITS.test(v)) return fail(hm, "bad Content-Length");
+    if (v.length > 9) return fail(hm, "Content-Length too large", 413);
+    if (hn.indexOf("content-length", i + 1) >= 0) return fail(hm, "duplicate Content-Length");
+    cl = parseInt(v, 10);
+  }
+  let te: string | null = null;
+  for (i = hn.indexOf("transfer-encoding"); i >= 0; i = hn.indexOf("transfer-encoding", i + 1)) te = te === null ? hv[i] : te + "," + hv[i];
+  let conn = "";
+  for (i = hn.indexOf("connection"); i >= 0; i = hn.indexOf("connection", i + 1)) conn += "," + hv[i];
+  let expect: string | null = null;
+  for (i = hn.indexOf("expect"); i >= 0; i = hn.indexOf("expect", i + 1)) expect = hv[i];
+  hm.fx = [hosts, cl, te, conn, expect];
   return 0;
 }
 
