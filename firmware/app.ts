@@ -382,7 +382,7 @@ function dispatch(app: App, c: Conn, hm: HttpMsg, who: string, head?: boolean): 
       const no = updates(u, Op.Rollback, c, null);
       return no ? fail(c, no[0], no[1]) : later(app, c, "update: returning to the previous app", function () {});
     }
-    // A POST is routed at its head (the body then streams into flash; its end goes to uploaded()), never whole.
+    // A POST is routed at its head (the body then streams into flash; its end goes to upload()), never whole.
     const r: [number, string] | null = method === "GET" || head ? updates(u, method === "GET" ? Op.Json : Op.Start, c, hm, app.cfg.updateKey as string, app.mgr.lim.maxBody) : [409, "this upload was discarded"];
     if (r) return r[0] === 200 ? ok(c, r[1]) : fail(c, r[0], r[1]);
     return;
@@ -414,21 +414,23 @@ function dispatch(app: App, c: Conn, hm: HttpMsg, who: string, head?: boolean): 
   return login(app, c, b);
 }
 
-/** An update's upload: its head (POST /api/update, routed before the body), a piece of its body, or its connection gone. */
+/**
+ * An update's upload: its head (POST /api/update, routed before the body), a piece of its body, its connection gone,
+ * or its end (HttpMsg: the whole update has arrived: its check answered, and a restart into it if it passed).
+ */
 function upload(app: App, c: Conn, ev: Ev, data: any): void {
   if (ev === Ev.HttpHdrs) return route(app, c, data, true);
   const u = app.upd;
   if (!u || !u.up || u.up.c !== c) return;
   if (ev === Ev.Close) return void updates(u, Op.Gone, c, null);
+  if (ev === Ev.HttpMsg) {
+    const r = updates(u, Op.End, c, null) as [number, string];
+    if (r[0] === 200) later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
+    else httpReply(c, r[0], JSON_HDRS, r[1]);
+    return;
+  }
   const no = updates(u, Op.Piece, c, data);
   if (no) fail(c, no[0], no[1]);
-}
-
-/** The whole update has arrived: answer its check; restart into it if it passed. */
-function uploaded(app: App, u: Updates, c: Conn): void {
-  const r = updates(u, Op.End, c, null) as [number, string];
-  if (r[0] === 200) later(app, c, "update: restarting into the new app", function () {}, 200, r[1]);
-  else httpReply(c, r[0], JSON_HDRS, r[1]);
 }
 
 /** Start the application on `hal` with the board's limits, listening on `port` (default: the board's), serving the UI files `ui`. Null if the port cannot be bound. */
@@ -445,7 +447,7 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   const cfg = store ? load(store) : defaults();
   const auth = hal.crypto && hal.random ? new Auth(hal.crypto, hal.random, function () {
     return hal.clock.now();
-  }) : null;
+  }, hal.codec) : null;
   const app = { mgr: mgr, hal: hal, board: board, t0: hal.clock.now(), scans: [], head: head, cfg: cfg, store: store, auth: auth, ui: ui || [] } as unknown as App;
   app.net = netStart(hal, board, function () {
     return app.cfg;
@@ -461,7 +463,7 @@ export function startApp(hal: Hal, board: Board, port?: number, ui?: UiFile[]): 
   const ok = httpListen(mgr, port === undefined ? board.httpPort : port, function (c, ev, data) {
     if (ev === Ev.HttpMsg) {
       const u = app.upd;
-      return u && u.up && u.up.c === c ? uploaded(app, u, c) : route(app, c, data);
+      return u && u.up && u.up.c === c ? upload(app, c, ev, data) : route(app, c, data);
     }
     if (ev === Ev.HttpHdrs ? data.method === "POST" && data.uri === "/api/update" : ev === Ev.HttpBody || ev === Ev.Close) upload(app, c, ev, data);
   });

@@ -11,7 +11,8 @@
  * - a socket holds at most one piece of at most 536 bytes (one TCP segment,
  *   what the interpreter sends per loop pass) in the interpreter's unbounded
  *   send buffer: `write` takes a piece, then returns 0 until the socket's
- *   `drain` event, which becomes `writable()`;
+ *   `drain` event, which becomes `writable()`; `send` takes a whole response
+ *   string of up to a send buffer (the board's txSize), and one piece behind it;
  * - received strings wait in a short per-socket queue until the core reads
  *   them; input from a peer that pushes more than the queue may hold is
  *   dropped from there on (the interpreter cannot pause a socket, and memory
@@ -202,13 +203,15 @@ export function espruinoHal(board: Board, env?: EspEnv): Hal {
     },
 
     /**
-     * A whole response as the string it was built as: no bytes made, none converted back. At most one piece, and
-     * at most two in flight: the previous response's `drain` is often still queued behind the next request's `data`
-     * (2v29 runs `data` at once and queues `drain`), and waiting for it would cost a poll pass per request.
+     * A whole response as the string it was built as: no bytes made, none converted back, and no poll pass to write
+     * it. At most a send buffer's worth (the interpreter sends it a piece per pass; the core's tx would hold as
+     * much), and at most two in flight, the second one piece: the previous response's `drain` is often still queued
+     * behind the next request's `data` (2v29 runs `data` at once and queues `drain`), and waiting for it would cost a
+     * poll pass per request.
      */
     send(d) {
       const w = this;
-      if (d.length > PIECE || w.f & (F.More | F.Shut | F.Dead) || !(w.f & F.Conn)) return false;
+      if (d.length > (w.f & F.Busy ? PIECE : Math.max(board.limits.txSize, PIECE)) || w.f & (F.More | F.Shut | F.Dead) || !(w.f & F.Conn)) return false;
       w.f |= w.f & F.Busy ? F.More : F.Busy;
       try {
         w.s.write(d);

@@ -189,7 +189,7 @@ function lines(hm: HttpMsg, ls: string[]): number {
       hn.push(m[1].toLowerCase());
       hv.push(value);
     }
-    const st = framing(hm, hn, hv);
+    const st = framing(hm);
     if (st) return st;
   }
   // The framing: the fields' findings against this request line's method and version.
@@ -230,12 +230,14 @@ function lines(hm: HttpMsg, ls: string[]): number {
 }
 
 /**
- * What the framing checks need of a head's fields (`hn`/`hv`, as in HttpMsg), into hm.fx: [Host count,
+ * What the framing checks need of a head's fields (hm.hn/hv), into hm.fx: [Host count,
  * Content-Length (-1 none), Transfer-Encoding (the fields joined with ","; null none), Connection (each field after
  * a ","), Expect (the last; null none)]. Each name is looked for by a native search of the names: most heads hold
  * Host and Connection alone. Returns a status if they cannot frame a request (hm.err says why).
  */
-function framing(hm: HttpMsg, hn: string[], hv: string[]): number {
+function framing(hm: HttpMsg): number {
+  const hn = hm.hn;
+  const hv = hm.hv;
   let hosts = 0;
   let i = hn.indexOf("host");
   for (; i >= 0; i = hn.indexOf("host", i + 1)) hosts++;

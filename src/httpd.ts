@@ -293,8 +293,23 @@ function httpFast(c: Conn, s: string): boolean {
   return true;
 }
 
-/** Parse and deliver as many requests as the buffer and the lifecycle allow. */
+/** A poll pass's visit to the connection: its requests parsed and delivered (requests()), or, with nothing unparsed, a finished response closed off. */
 function serve(c: Conn, now: number): void {
+  // The usual visit, nothing unparsed (a response going out, an idle keep-alive connection): what requests() does
+  // with an empty buffer, without reading through its text (the interpreter reads every line of a function it runs,
+  // those after a return too).
+  if (c.rx.n || c.f & (F.HDRS | F.ENDING)) return requests(c, now);
+  if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
+  if (!(c.f & F.RESP)) {
+    c.reqStart = -1;
+    c.headScan = 0;
+    if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
+  }
+  if (c.id && c.f & F.READABLE) sched(c.mgr);
+}
+
+/** Parse and deliver as many requests as the buffer and the lifecycle allow. */
+function requests(c: Conn, now: number): void {
   const rx = c.rx;
   const hm = c.hm as HttpMsg;
   const lim = c.mgr.lim;

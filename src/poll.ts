@@ -69,6 +69,58 @@ function flush(c: Conn): number {
   return sent;
 }
 
+/** A poll pass's visit to a connection with work: steps a-f of mgrPoll (a function of its own: a pass reads none of its text for the connections it does not visit). */
+function visit(c: Conn, now: number): void {
+  const m = c.mgr;
+  c.f &= ~F.WORK;
+  if (c.f & F.READABLE && !(c.f & F.ENDING) && c.s) {
+    const rx = c.rx;
+    let got = 0;
+    while (rx.n < rx.b.length) {
+      const k = c.s.read(rx.b, rx.n, rx.b.length - rx.n);
+      if (k > 0) {
+        rx.n += k;
+        got += k;
+      } else {
+        c.f &= ~F.READABLE;
+        if (k < 0) c.f |= F.EOF;
+        if (k === -2) {
+          c.f |= F.CUT;
+          m.hal.log("conn " + c.id + ": the peer outran the board, its input is cut");
+        }
+        break;
+      }
+    }
+    if (got) {
+      c.lastIo = now;
+      emit(c, Ev.Read, got);
+    }
+  }
+  if ((c.f & (F.CLIENT | F.CONNECTED | F.WRITABLE)) === (F.CLIENT | F.WRITABLE)) {
+    c.f |= F.CONNECTED;
+    emit(c, Ev.Connect, null);
+  }
+  for (let w = c.wakeQueue; c.id && w; w = c.wakeQueue) {
+    // In order; one queued by a handler meanwhile comes in this pass too.
+    c.wakeQueue = null;
+    for (let j = 0; c.id && j < w.length; j++) emit(c, Ev.Wakeup, w[j]);
+  }
+  if (c.id) emit(c, Ev.Poll, now);
+  if (c.id && !(c.f & F.CLOSING)) {
+    const was = c.tx.n || c.src;
+    const sent = flush(c);
+    if (sent) {
+      c.lastIo = c.sendSince = now;
+      emit(c, Ev.Write, sent);
+      if (c.id && c.f & F.WRITABLE && (c.tx.n || c.src)) sched(m); // handler queued more: another pass
+    } else if (!was && (c.tx.n || c.src)) c.sendSince = now;
+  }
+  if (!c.id) return;
+  if (c.f & F.DRAINING && !c.tx.n && !c.src && !(c.f & F.CLOSING)) c.f |= F.CLOSING;
+  if (c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline) c.f |= F.CLOSING;
+  if (c.f & F.CLOSING) connFree(c, 0);
+}
+
 /**
  * One pass of the cooperative loop. Order:
  * 1. timers due now;
@@ -92,61 +144,8 @@ export function mgrPoll(m: Mgr): void {
     if (!c.id) continue;
     k--;
     // Only connections with work are visited: input, a Connect, a wakeup, a mark (sched), a deadline due.
-    if (!(c.f & (F.READABLE | F.WORK)) && !c.wakeQueue && !(c.deadline && now >= c.deadline) && !(c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline)) {
-      if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
-      if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
-      continue;
-    }
-    c.f &= ~F.WORK;
-    if (c.f & F.READABLE && !(c.f & F.ENDING) && c.s) {
-      const rx = c.rx;
-      let got = 0;
-      while (rx.n < rx.b.length) {
-        const k = c.s.read(rx.b, rx.n, rx.b.length - rx.n);
-        if (k > 0) {
-          rx.n += k;
-          got += k;
-        } else {
-          c.f &= ~F.READABLE;
-          if (k < 0) c.f |= F.EOF;
-          if (k === -2) {
-            c.f |= F.CUT;
-            m.hal.log("conn " + c.id + ": the peer outran the board, its input is cut");
-          }
-          break;
-        }
-      }
-      if (got) {
-        c.lastIo = now;
-        emit(c, Ev.Read, got);
-      }
-    }
-    if ((c.f & (F.CLIENT | F.CONNECTED | F.WRITABLE)) === (F.CLIENT | F.WRITABLE)) {
-      c.f |= F.CONNECTED;
-      emit(c, Ev.Connect, null);
-    }
-    for (let w = c.wakeQueue; c.id && w; w = c.wakeQueue) {
-      // In order; one queued by a handler meanwhile comes in this pass too.
-      c.wakeQueue = null;
-      for (let j = 0; c.id && j < w.length; j++) emit(c, Ev.Wakeup, w[j]);
-    }
-    if (c.id) emit(c, Ev.Poll, now);
-    if (c.id && !(c.f & F.CLOSING)) {
-      const was = c.tx.n || c.src;
-      const sent = flush(c);
-      if (sent) {
-        c.lastIo = c.sendSince = now;
-        emit(c, Ev.Write, sent);
-        if (c.id && c.f & F.WRITABLE && (c.tx.n || c.src)) sched(m); // handler queued more: another pass
-      } else if (!was && (c.tx.n || c.src)) c.sendSince = now;
-    }
+    if (c.f & (F.READABLE | F.WORK) || c.wakeQueue || (c.deadline && now >= c.deadline) || (c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline)) visit(c, now);
     if (!c.id) continue;
-    if (c.f & F.DRAINING && !c.tx.n && !c.src && !(c.f & F.CLOSING)) c.f |= F.CLOSING;
-    if (c.f & F.DRAINING && c.drainDeadline && now >= c.drainDeadline) c.f |= F.CLOSING;
-    if (c.f & F.CLOSING) {
-      connFree(c, 0);
-      continue;
-    }
     if (c.deadline && (!next || c.deadline < next)) next = c.deadline;
     if (c.f & F.DRAINING && c.drainDeadline && (!next || c.drainDeadline < next)) next = c.drainDeadline;
   }

@@ -300,7 +300,7 @@ export const HOT_NAMES = [
   'emit', 'httpHeader', 'sched', 'start', 'httpReply', 'respDone', 'parseHead', 'route', 'deviceHost', 'api', 'dispatch', 'routeMethods',
   'JSON_HDRS', 'ascii', 'status', 'EMPTY', 'FIELD', 'framing', 'REQLINE', 'LEAD_OWS', 'TRAIL_OWS', 'ows', 'lines',
   'list', 'reason', 'ok', 'serveFile', 'uiFile', 'matches', 'credentials', 'cookie', 'same', 'publicJson', 'fields',
-  'queue', 'flush', 'mgrPoll', 'timersPoll', 'serve', 'deadlines', 'httpProto', 'connDrain',
+  'queue', 'flush', 'mgrPoll', 'visit', 'timersPoll', 'serve', 'requests', 'deadlines', 'httpProto', 'connDrain',
 ];
 
 /**

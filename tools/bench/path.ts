@@ -108,6 +108,7 @@ function main(): void {
   const k = first.indexOf("Set-Cookie: ");
   if (k < 0) throw new Error("no session: " + first);
   const cookie = first.substring(k + 12, first.indexOf(";", k));
+  line(per("GET /api/status HTTP/1.1\r\n" + HOST + "Cookie: " + cookie + "\r\n\r\n", false), "a signed-in GET /api/status (the UI's poll)");
   line(per("GET /api/config HTTP/1.1\r\n" + HOST + "Cookie: " + cookie + "\r\n\r\n", false), "a signed-in GET /api/config");
 
   // The runtime alone: its own listener answering a canned reply of the same size, no application.
