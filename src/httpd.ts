@@ -77,12 +77,11 @@ function queue(c: Conn, d: Uint8Array | string): boolean {
 /** Queue the status line and headers (and `body`, if given, whole); false if no response is pending or one was started. */
 function start(c: Conn, code: number, hdrs: string, len: number, body: Uint8Array | string | null): boolean {
   if (!c.id || (c.f & (F.RESP | F.STARTED | F.DRAINING | F.CLOSING)) !== F.RESP) return false;
-  // The handler's own Connection field, if any (two native searches rule it out, as a rule: the parse is dearer;
-  // handlers mostly pass the same headers again, and those are not searched again).
+  // The handler's own Connection field, if any: handlers mostly pass the same headers again, not searched again.
   const m = c.mgr;
   if (hdrs !== m.hdrsSeen) {
     m.hdrsSeen = hdrs;
-    m.hdrsConn = hdrs && (hdrs.indexOf("onnection") >= 0 || hdrs.indexOf("ONNECTION") >= 0) ? connTokens(hdrs) : null;
+    m.hdrsConn = connTokens(hdrs);
   }
   const own = m.hdrsConn;
   if (own && own.indexOf("close") >= 0) c.f |= F.CLOSE;
@@ -295,10 +294,11 @@ function httpFast(c: Conn, s: string): boolean {
 
 /** A poll pass's visit to the connection: its requests parsed and delivered (requests()), or, with nothing unparsed, a finished response closed off. */
 function serve(c: Conn, now: number): void {
-  // The usual visit, nothing unparsed (a response going out, an idle keep-alive connection): what requests() does
-  // with an empty buffer, without reading through its text (the interpreter reads every line of a function it runs,
-  // those after a return too).
-  if (c.rx.n || c.f & (F.HDRS | F.ENDING)) return requests(c, now);
+  // The usual visit has nothing unparsed (a response going out, an idle keep-alive connection): it does not read
+  // through the text of requests() (the interpreter reads every line of a function it runs, those after a return too).
+  if (c.rx.n || c.f & (F.HDRS | F.ENDING)) requests(c, now);
+  if (!c.id || c.rx.n || c.f & (F.HDRS | F.ENDING)) return;
+  // Everything received is answered or being answered: a finished response closed off, the request state reset.
   if ((c.f & (F.RESP | F.RLAST)) === (F.RESP | F.RLAST) && !c.src) respDone(c);
   if (!(c.f & F.RESP)) {
     c.reqStart = -1;
@@ -308,7 +308,7 @@ function serve(c: Conn, now: number): void {
   if (c.id && c.f & F.READABLE) sched(c.mgr);
 }
 
-/** Parse and deliver as many requests as the buffer and the lifecycle allow. */
+/** Parse and deliver as many requests as the buffer and the lifecycle allow (serve() closes off once it is empty). */
 function requests(c: Conn, now: number): void {
   const rx = c.rx;
   const hm = c.hm as HttpMsg;
@@ -322,12 +322,7 @@ function requests(c: Conn, now: number): void {
       const b = rx.b;
       while (k < rx.n && (b[k] === 10 || (b[k] === 13 && k + 1 < rx.n && b[k + 1] === 10))) k += b[k] === 13 ? 2 : 1;
       if (k) ioDel(rx, 0, k);
-      if (!rx.n) {
-        c.reqStart = -1;
-        c.headScan = 0;
-        if (c.f & F.EOF) connDrain(c); // the peer is done and everything is answered
-        break;
-      }
+      if (!rx.n) break;
       if (c.reqStart < 0) c.reqStart = now;
       const end = headEnd(b, rx.n, c.headScan);
       // RFC 9112 §3: the request line alone may not exceed maxLine (CR excluded).
