@@ -37,7 +37,7 @@ export class HttpMsg {
   h!: string;
   /** Its field lines (from the request line's CRLF on), and what they held for the framing checks (see lines()): another request line before the same field lines parses only that line. */
   fb!: string;
-  fx!: (number | string | null)[];
+  fx!: (number | string | string[] | null)[];
   constructor() {
     // The interpreter finds a property by a linear search in creation order: what every request reads comes first
     // (the same-head check, the framing, the route), what a full parse alone touches last. Made at a slot's first
@@ -65,11 +65,11 @@ const REQLINE = /^([!#-'*+\-.0-9A-Z^-z|~]+) ([!-~]+) HTTP\/(\d)\.(\d)$/;
 // CR, LF, other CTL, DEL). Trailing OWS stays in the value group: the regex engine has no lazy quantifier.
 // Trailer fields are checked with it too (RFC 9112 §7.1.2: validated, then dropped).
 export const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)$/;
-// FIELD for a field whose value is not empty (nearly all): 2v29's engine tries the rest of a pattern after every
-// character a `*` takes, so FIELD reads a value once per leading OWS character and once more; a value that must begin
-// with a visible character is read once (a third less time on a browser's head). Ranges with fewer escapes: the
-// engine parses a class again for every character it tests.
-const VALUED = /^([!#-'*+\-.0-9A-Z^-z|~]+):[ \t]*([^\0- \x7f][^\0-\x08\n-\x1f\x7f]*)$/;
+// FIELD for the usual field: a name of letters, digits and dashes, a value of printable ASCII that is not empty.
+// 2v29's engine tries the rest of a pattern after every character a `*` takes, so FIELD reads a value once per
+// leading OWS character and once more: this value begins with a visible character, read once; and its classes are
+// shorter (the engine parses a class again for every character it tests). Anything else falls back to FIELD.
+const VALUED = /^([-0-9A-Za-z]+):[ \t]*([!-~][\t -~]*)$/;
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.\-]*:\/\/[^\/?#]*/;
 const AUTHORITY = /^[^\/?#@]+:\d+$/;
 const DIGITS = /^\d+$/;
@@ -180,8 +180,8 @@ function lines(hm: HttpMsg, ls: string[]): number {
   hm.query = q < 0 ? "" : pq.substr(q + 1);
   hm.v = rl[4] === "0" ? 10 : 11;
   // The field lines, unless they are the last head's: the fields to hn/hv, then what the framing checks need of them
-  // to hm.fx: [Host count (2: more than one), Content-Length (-1 none), Transfer-Encoding (null none), Connection
-  // ("" none), Expect (the last; null none)]. The loop does no more than collect: the interpreter reads every line of
+  // to hm.fx: [Host count (2: more than one), Content-Length (-1 none), Transfer-Encoding (null none), Connection's
+  // tokens, Expect (the last; null none)]. The loop does no more than collect: the interpreter reads every line of
   // a loop's body on every turn, the lines it skips too.
   if (!again) {
     const hn: string[] = (hm.hn = []);
@@ -190,8 +190,7 @@ function lines(hm: HttpMsg, ls: string[]): number {
       const m = VALUED.exec(ls[i]) || FIELD.exec(ls[i]);
       if (!m) return fail(hm, fieldErr(ls[i]));
       let value = m[2];
-      const z = value.charCodeAt(value.length - 1);
-      if (z === 32 || z === 9) value = value.replace(TRAIL_OWS, "");
+      if (value.charCodeAt(value.length - 1) < 33) value = ows(value); // trailing OWS: the only codes < 33 a value holds are HTAB and SP
       hn.push(m[1].toLowerCase());
       hv.push(value);
     }
@@ -209,12 +208,14 @@ function lines(hm: HttpMsg, ls: string[]): number {
     }
     let expect: string | null = null;
     for (i = hn.indexOf("expect"); i >= 0; i = hn.indexOf("expect", i + 1)) expect = hv[i];
-    hm.fx = [h < 0 ? 0 : hn.indexOf("host", h + 1) < 0 ? 1 : 2, cl, values(hm, "transfer-encoding"), values(hm, "connection") || "", expect];
+    // Connection's tokens (a single value, the usual, is trimmed already), found once for these field lines.
+    const conn = values(hm, "connection") || "";
+    hm.fx = [h < 0 ? 0 : hn.indexOf("host", h + 1) < 0 ? 1 : 2, cl, values(hm, "transfer-encoding"), conn.indexOf(",") < 0 ? (conn ? [conn.toLowerCase()] : []) : list(conn), expect];
   }
   // The framing: the fields' findings against this request line's method and version.
   const x = hm.fx;
   const te = x[2] as string | null;
-  const conn = x[3] as string;
+  const tokens = x[3] as string[];
   const expect = x[4] as string | null;
   hm.cl = x[1] as number;
   let fl = (method === "HEAD" ? F.HEAD : 0) | (hm.v === 10 ? F.V10 : 0);
@@ -234,11 +235,8 @@ function lines(hm: HttpMsg, ls: string[]): number {
     if (last > 0) return fail(hm, "unknown coding " + cs[0], 501);
     fl |= F.CHUNKED;
   }
-  if (conn || hm.v === 10) {
-    const tokens = list(conn);
-    // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
-    if (tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0)) fl |= F.CLOSE;
-  }
+  // RFC 9112 §9.3/§9.6: "close" ends the connection; HTTP/1.0 closes unless "keep-alive".
+  if (tokens.indexOf("close") >= 0 || (hm.v === 10 && tokens.indexOf("keep-alive") < 0)) fl |= F.CLOSE;
   if (expect !== null && hm.v === 11) {
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others get 417.
     if (expect.toLowerCase() !== "100-continue") return fail(hm, "unknown expectation", 417);
