@@ -65,12 +65,14 @@ export interface Fleet {
   stop: ((moved: boolean, done: () => void) => void) | null;
   /** The previous client is still ending: the next one starts when it has (with the settings in force then). */
   waiting: boolean;
+  /** The base topic the board moved from, cleared by the next client once connected ("" none): the old client clears it only if it is connected when the settings change. */
+  stale: string;
 }
 
 /** Start (or not, when off in the settings) the board's MQTT client. */
 export function fleetStart(mgr: Mgr, hal: Hal, board: Board, h: FleetHooks): Fleet {
   const mac = hal.wifi ? hal.wifi.mac().split(":").join("").toLowerCase() : "";
-  const f: Fleet = { mgr: mgr, hal: hal, board: board, h: h, id: "espweb-" + (mac ? mac.substr(-6) : hostName(h.cfg().name as string)), key: "", base: "", q: null, every: null, publish: null, stop: null, waiting: false };
+  const f: Fleet = { mgr: mgr, hal: hal, board: board, h: h, id: "espweb-" + (mac ? mac.substr(-6) : hostName(h.cfg().name as string)), key: "", base: "", q: null, every: null, publish: null, stop: null, waiting: false, stale: "" };
   fleetSettings(f);
   return f;
 }
@@ -88,6 +90,7 @@ export function fleetSettings(f: Fleet): void {
   const stop = f.stop;
   f.q = f.every = f.publish = f.stop = null;
   const moved = base !== f.base;
+  if (moved && f.base) f.stale = f.base;
   f.key = key;
   f.base = base;
   if (!stop) {
@@ -240,7 +243,13 @@ function fleetOn(f: Fleet, v: Values): void {
     function (ev, topic, payload) {
       if (ev === MqttEv.Msg) return message(topic, payload);
       if (ev !== MqttEv.Up) return;
-      // Connected (the client has renewed the subscriptions): availability, the state, then discovery.
+      // Connected (the client has renewed the subscriptions): the retained messages left where the board was before
+      // it moved cleared, availability, the state, then discovery.
+      if (f.stale && f.stale !== base) {
+        q.publish(f.stale + "/status", "", 1, true);
+        q.publish(f.stale + "/state", "", 1, true);
+      }
+      f.stale = "";
       q.publish(base + "/status", "online", 1, true);
       publish();
       disc = 0;

@@ -186,6 +186,25 @@ test("renamed: the old base topic's retained messages are cleared, the new one h
   await until(() => last[BASE + "/status"] === "online" && last["espweb/moved/status"] === "", 15000, "back at the first base");
 }, 60000);
 
+test("renamed while the broker is away: the client, once back, clears what the board left under its old name", async () => {
+  await sub.subscribeAsync("espweb/attic/#", { qos: 1 });
+  await b.stop();
+  await until(async () => (await mqttState()).state === "waiting", 10000, "the loss");
+  expect((await api("PUT", "/api/config", { name: "attic" })).status).toBe(200);
+  await b.start();
+  await until(() => last["espweb/attic/status"] === "online", 60000, "online under the new name");
+  const late = await client(b, { username: "ha", password: "ha-pass", clientId: "late3" });
+  const seen: string[] = [];
+  late.on("message", (t, p, pk) => pk.retain && p.length && seen.push(t));
+  await late.subscribeAsync([BASE + "/#", "espweb/attic/#"]);
+  await until(() => seen.includes("espweb/attic/state"), 5000, "the new retained state");
+  await new Promise((r) => setTimeout(r, 300));
+  await late.endAsync();
+  expect(seen.filter((t) => t.startsWith(BASE + "/"))).toEqual([]);
+  expect((await api("PUT", "/api/config", { name: "kitchen" })).status).toBe(200);
+  await until(() => last[BASE + "/status"] === "online", 15000, "back under the first name");
+}, 120000);
+
 test("cmd/reboot restarts the board, which comes back online by itself", async () => {
   const before = (await api("GET", "/api/status")).json.uptime;
   const onlines = () => got.filter((m) => m.topic === BASE + "/status" && m.payload === "online").length;
