@@ -160,18 +160,24 @@ test("a broker restart: the web UI answers meanwhile, the client backs off and r
   await until(() => !!last[BASE + "/state"] && JSON.parse(last[BASE + "/state"]).config.interval === 77, 20000, "the state changed while the broker was down");
 }, 150000);
 
+/** The topics a newcomer (Home Assistant starting later) gets retained messages on, under `filters`, once `want` has come. */
+async function retained(id: string, filters: string[], want: string): Promise<string[]> {
+  const late = await client(b, { username: "ha", password: "ha-pass", clientId: id });
+  const seen: string[] = [];
+  late.on("message", (t, _p, pk) => pk.retain && seen.push(t));
+  await late.subscribeAsync(filters);
+  await until(() => seen.includes(want), 5000, "the retained " + want);
+  await new Promise((r) => setTimeout(r, 300));
+  await late.endAsync();
+  return seen;
+}
+
 test("renamed: the old base topic's retained messages are cleared, the new one has them", async () => {
   await sub.subscribeAsync("espweb/pantry/#", { qos: 1 });
   expect((await api("PUT", "/api/config", { name: "pantry" })).status).toBe(200);
   await until(() => last["espweb/pantry/status"] === "online" && !!last["espweb/pantry/state"], 15000, "the new base topic");
   await until(() => last[BASE + "/status"] === "" && last[BASE + "/state"] === "", 5000, "the old topics cleared");
-  const late = await client(b, { username: "ha", password: "ha-pass", clientId: "late2" });
-  const seen: string[] = [];
-  late.on("message", (t, _p, pk) => pk.retain && seen.push(t));
-  await late.subscribeAsync([BASE + "/#", "espweb/pantry/#"]);
-  await until(() => seen.includes("espweb/pantry/state"), 5000, "the new retained state");
-  await new Promise((r) => setTimeout(r, 300));
-  await late.endAsync();
+  const seen = await retained("late2", [BASE + "/#", "espweb/pantry/#"], "espweb/pantry/state");
   expect(seen.filter((t) => t.startsWith(BASE + "/"))).toEqual([]);
   expect((await api("PUT", "/api/config", { name: "kitchen" })).status).toBe(200);
   await until(() => last[BASE + "/status"] === "online", 15000, "back under the first name");
@@ -193,13 +199,7 @@ test("renamed while the broker is away: the client, once back, clears what the b
   expect((await api("PUT", "/api/config", { name: "attic" })).status).toBe(200);
   await b.start();
   await until(() => last["espweb/attic/status"] === "online", 60000, "online under the new name");
-  const late = await client(b, { username: "ha", password: "ha-pass", clientId: "late3" });
-  const seen: string[] = [];
-  late.on("message", (t, p, pk) => pk.retain && p.length && seen.push(t));
-  await late.subscribeAsync([BASE + "/#", "espweb/attic/#"]);
-  await until(() => seen.includes("espweb/attic/state"), 5000, "the new retained state");
-  await new Promise((r) => setTimeout(r, 300));
-  await late.endAsync();
+  const seen = await retained("late3", [BASE + "/#", "espweb/attic/#"], "espweb/attic/state");
   expect(seen.filter((t) => t.startsWith(BASE + "/"))).toEqual([]);
   expect((await api("PUT", "/api/config", { name: "kitchen" })).status).toBe(200);
   await until(() => last[BASE + "/status"] === "online", 15000, "back under the first name");
