@@ -388,6 +388,26 @@ describe("signed in", () => {
     expect(r("PUT", "/api/config", { raw: JSON.stringify({ name: "x".repeat(5000) }) }).status).toBe(413);
   });
 
+  test("GET /api/status, answered in route() when signed out, by api() otherwise: the same rules either way", () => {
+    const { sim } = boot();
+    expect(req(sim, "GET", "/api/status", { headers: basic(PW) }).json.signedIn).toBe(false); // no password yet
+    const c = setup(sim);
+    expect(req(sim, "GET", "/api/status").json.signedIn).toBe(false);
+    expect(req(sim, "GET", "/api/status", { headers: { Cookie: c } }).json).toMatchObject({ signedIn: true, uptime: expect.any(Number) });
+    expect(req(sim, "GET", "/api/status", { headers: basic(PW) }).json.signedIn).toBe(true);
+    // Wrong credentials only make it the signed-out status (never a 401: the sign-in page reads it).
+    const bad = req(sim, "GET", "/api/status", { headers: { Cookie: "sid=" + "0".repeat(32) } });
+    expect([bad.status, bad.json.signedIn, bad.json.uptime]).toEqual([200, false, undefined]);
+    expect(req(sim, "GET", "/api/status", { headers: basic("wrong-" + PW) }).json.signedIn).toBe(false);
+    const cl = sim.connect(80);
+    cl.send("HEAD /api/status HTTP/1.1\r\nHost: 192.168.4.1\r\n\r\n");
+    sim.run();
+    const head = parseResponses(cl.received, [true]).resps[0];
+    expect([head.status, head.body, Number(head.headers["content-length"]) > 50]).toEqual([200, "", true]);
+    const post = req(sim, "POST", "/api/status", { body: {} });
+    expect([post.status, post.headers.allow]).toEqual([405, "GET, HEAD"]);
+  });
+
   test("unknown API routes are 404 and wrong methods 405 with Allow, in words", () => {
     const { r } = signedIn();
     const n = r("GET", "/api/nope");
