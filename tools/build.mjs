@@ -299,7 +299,7 @@ export async function minify(code, map, { module = false, pretty = false, fileNa
 export const HOT_NAMES = [
   'emit', 'httpHeader', 'sched', 'start', 'httpReply', 'respDone', 'parseHead', 'route', 'deviceHost', 'api', 'dispatch', 'routeMethods',
   'JSON_HDRS', 'ascii', 'status', 'EMPTY', 'FIELD', 'VALUED', 'values', 'REQLINE', 'LEAD_OWS', 'TRAIL_OWS', 'ows', 'lines',
-  'list', 'reason', 'ok', 'serveFile', 'uiFile', 'matches', 'credentials', 'cookie', 'same', 'publicJson', 'fields',
+  'list', 'reason', 'ok', 'serveFile', 'uiFile', 'matches', 'credentials', 'cookie', 'key', 'publicJson', 'fields',
   'queue', 'flush', 'mgrPoll', 'visit', 'timersPoll', 'serve', 'requests', 'deadlines', 'httpProto', 'connDrain',
 ];
 
