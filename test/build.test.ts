@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import * as vm from 'vm';
+import * as acorn from 'acorn';
 
 const ROOT = resolve(__dirname, '..');
 const FIX = 'test/fixtures/toolchain';
@@ -158,5 +159,35 @@ describe('the command line', () => {
     const r = build('nope.ts', 'none', ['alpha']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/entry .*nope\.ts does not exist/);
+  });
+});
+
+describe('the firmware bundle, shaped for the interpreter', () => {
+  test('declares the request path\'s most used names first, and keeps no constant as a variable', () => {
+    const r = node(['tools/build.mjs', '--board', 'emulator', '--out', join(tmp, 'fw'), '--build', join(tmp, 'fw-build'), '--quiet']);
+    expect(r.status).toBe(0);
+    const code = readFileSync(join(tmp, 'fw/emulator/app.js'), 'utf8');
+    const ast = acorn.parse(code, { ecmaVersion: 'latest' }) as any;
+    let fn = ast.body[0].expression;
+    while (fn.type !== 'FunctionExpression') fn = fn.argument || fn.callee;
+    const body = fn.body.body;
+    // hotFirst(): the first statement names, without values, functions and variables the rest of the scope declares.
+    const first = body[0];
+    expect(first.type).toBe('VariableDeclaration');
+    expect(first.declarations.every((d: any) => d.init === null)).toBe(true);
+    const declared = new Set<string>();
+    for (const st of body.slice(1)) {
+      if (st.type === 'FunctionDeclaration') declared.add(st.id.name);
+      if (st.type === 'VariableDeclaration') for (const d of st.declarations) declared.add(d.id.name);
+    }
+    const hot = first.declarations.map((d: any) => d.id.name);
+    expect(hot.length).toBeGreaterThanOrEqual(40);
+    expect(hot.filter((n: string) => !declared.has(n))).toEqual([]);
+    // minify()'s first pass: a number or a string of a few characters is put where it is used, not kept in a variable.
+    const kept = body
+      .filter((st: any) => st.type === 'VariableDeclaration')
+      .flatMap((st: any) => st.declarations)
+      .filter((d: any) => d.init && d.init.type === 'Literal' && (typeof d.init.value === 'number' || (typeof d.init.value === 'string' && d.init.value.length < 8)));
+    expect(kept.map((d: any) => code.slice(d.start, d.end))).toEqual([]);
   });
 });
