@@ -342,7 +342,8 @@ function api(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   const changes = method !== "GET";
   if (changes && !sameOrigin(hm)) return fail(c, 403, "refused: this request comes from another site (Origin " + (httpHeader(hm, "origin") || httpHeader(hm, "referer")) + ")");
   const auth = app.auth;
-  if (!auth) return path === "/api/status" ? void httpReply(c, 200, JSON_HDRS, status(app, false)) : fail(c, 503, "this platform has no crypto or random source: sign-in cannot work");
+  // (GET /api/status without sign-in to check, this case among them, is answered by route().)
+  if (!auth) return fail(c, 503, "this platform has no crypto or random source: sign-in cannot work");
   const isSet = app.cfg.admin !== "";
   let who = "";
   const authz = isSet ? httpHeader(hm, "authorization") !== null : false;

@@ -388,6 +388,16 @@ describe("signed in", () => {
     expect(r("PUT", "/api/config", { raw: JSON.stringify({ name: "x".repeat(5000) }) }).status).toBe(413);
   });
 
+  test("a platform without crypto: the status answers, signed out; everything that needs sign-in is 503 and says why", () => {
+    const sim = new Sim();
+    const app = startApp(Object.assign(Object.create(sim), { crypto: null }), board, 80) as App;
+    sim.run();
+    expect(app.auth).toBe(null);
+    expect(req(sim, "GET", "/api/status", { headers: basic(PW) }).json).toMatchObject({ signedIn: false, passwordSet: false });
+    const r = req(sim, "GET", "/api/config");
+    expect([r.status, r.json.error]).toEqual([503, "this platform has no crypto or random source: sign-in cannot work"]);
+  });
+
   test("GET /api/status, answered in route() when signed out, by api() otherwise: the same rules either way", () => {
     const { sim } = boot();
     expect(req(sim, "GET", "/api/status", { headers: basic(PW) }).json.signedIn).toBe(false); // no password yet
