@@ -318,7 +318,8 @@ function route(app: App, c: Conn, hm: HttpMsg, head?: boolean): void {
   // the person tries) is sent to the board's own address, which opens the portal sheet.
   if (app.net.ap && !deviceHost(hm) && !ownName(app, hm)) return portal(app, c);
   // The most frequent request, signed out (no credentials, or no password to check them against), answered here
-  // as api() would: everything else in other functions, whose text a status request then does not read.
+  // as api() would (a rule api() gains for the status belongs here too): everything else in other functions, whose
+  // text a status request then does not read.
   if (path === "/api/status" && method === "GET" && (!app.auth || app.cfg.admin === "" || (httpHeader(hm, "authorization") === null && httpHeader(hm, "cookie") === null))) {
     return void httpReply(c, 200, JSON_HDRS, status(app, false));
   }
